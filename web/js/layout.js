@@ -1,0 +1,28 @@
+// The header of the signed-in pages: who is signed in and the sign-out button.
+import { currentSession, requireSession, signOut } from "./session.js";
+
+/** Fill the header for a signed-in page; returns the session or null after redirecting to sign-in. */
+export function initOwnerPage() {
+  const session = requireSession();
+  if (!session) {
+    return null;
+  }
+  showAccount(session);
+  return session;
+}
+
+/** Show the account's email and wire the sign-out button. */
+export function showAccount(session = currentSession()) {
+  const nav = document.getElementById("site-nav");
+  const who = document.getElementById("who");
+  const button = document.getElementById("sign-out");
+  if (!nav || !session) {
+    return;
+  }
+  who.textContent = session.email || "";
+  nav.hidden = false;
+  button.addEventListener("click", () => {
+    signOut("You are signed out.");
+    window.location.assign(new URL("index.html", document.baseURI).href);
+  });
+}
