@@ -1,0 +1,1 @@
+"""Backend Lambda function of the survey app: business rules, DynamoDB and SNS."""

@@ -1,0 +1,85 @@
+"""Deletion notifications published to the notifications SNS topic."""
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+logger = logging.getLogger(__name__)
+
+# SNS rejects subjects longer than 100 characters or with line breaks and
+# control characters.
+SUBJECT_MAX_LENGTH = 100
+PUBLISH_ATTEMPTS = 3
+
+
+def deletion_subject(title: str) -> str:
+    printable = "".join(character if character.isprintable() else " " for character in title)
+    return f"Survey deleted: {printable}"[:SUBJECT_MAX_LENGTH]
+
+
+def deletion_message(survey: dict[str, Any], deleted_at: str) -> str:
+    return json.dumps(
+        {
+            "event": "survey.deleted",
+            "survey_id": survey["survey_id"],
+            "title": survey["title"],
+            "owner_sub": survey["owner_sub"],
+            "response_count": int(survey.get("response_count", 0)),
+            "deleted_at": deleted_at,
+        },
+        ensure_ascii=False,
+    )
+
+
+class Notifier:
+    """Publishes deletion notifications, retrying a few times before giving up."""
+
+    def __init__(
+        self,
+        sns: Any,
+        topic_arn: str,
+        sleep: Callable[[float], None],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sns = sns
+        self.topic_arn = topic_arn
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+
+    def publish_deletion(self, survey: dict[str, Any], deleted_at: str) -> bool:
+        """Publish the notification and return whether SNS accepted it.
+
+        A failure is logged and not raised, because the survey is already
+        deleted and the owner's request must still succeed.
+        """
+        subject = deletion_subject(survey["title"])
+        message = deletion_message(survey, deleted_at)
+        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+            try:
+                self.sns.publish(TopicArn=self.topic_arn, Subject=subject, Message=message)
+                return True
+            except (ClientError, BotoCoreError) as exc:
+                if attempt == PUBLISH_ATTEMPTS:
+                    # TODO: store a durable retry record (for example an outbox item) so a
+                    # notification lost here is sent later instead of only logged.
+                    logger.error(
+                        "Publishing the deletion notification failed after %d attempts; survey_id=%s",
+                        attempt,
+                        survey["survey_id"],
+                        exc_info=exc,
+                    )
+                    return False
+                delay = self.rng.uniform(0, 0.1 * 2**attempt)
+                logger.warning(
+                    "Publishing the deletion notification failed, retrying in %.3f s; survey_id=%s error=%s",
+                    delay,
+                    survey["survey_id"],
+                    type(exc).__name__,
+                )
+                self.sleep(delay)
+        return False
