@@ -1,0 +1,1 @@
+"""Frontend Lambda function: the API Gateway entry point of the survey API."""
