@@ -96,7 +96,7 @@ export class QuestionEditor {
     if (/\.options$/.test(path)) {
       return input.closest(".options-list") || input;
     }
-    return input.closest(".choice") || input;
+    return input.closest(".choice") || input.closest(".option-row") || input;
   }
 
   add(type) {
@@ -143,8 +143,8 @@ export class QuestionEditor {
     return el(
       "div",
       { class: "question-tools" },
-      button("Move up", `Move question ${number} up`, () => this.move(index, -1, "up"), index === 0),
-      button("Move down", `Move question ${number} down`, () => this.move(index, 1, "down"), index === this.questions.length - 1),
+      button("Move up", `Move up question ${number}`, () => this.move(index, -1, "up"), index === 0),
+      button("Move down", `Move down question ${number}`, () => this.move(index, 1, "down"), index === this.questions.length - 1),
       button("Remove", `Remove question ${number}`, () => this.remove(index), false),
     );
   }
