@@ -1,0 +1,157 @@
+"""Settings of the offline stack: command-line options, with environment variables as fallbacks."""
+from __future__ import annotations
+
+import hashlib
+import os
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local.names import DEFAULT_ACCOUNT_ID, REPO_ROOT
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4566  # LocalStack's edge port, so LocalStack-style tooling finds the stack
+DEFAULT_PREFIX = "survey"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_NOTIFICATION_EMAIL = "notifications@example.com"
+DEFAULT_LOG_LEVEL = "INFO"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+# Environment variable read for each setting when the command line does not give it.
+ENVIRONMENT_VARIABLES = {
+    "host": "SURVEY_LOCAL_HOST",
+    "port": "SURVEY_LOCAL_PORT",
+    "web_port": "SURVEY_LOCAL_WEB_PORT",
+    "prefix": "SURVEY_LOCAL_PREFIX",
+    "region": "SURVEY_LOCAL_REGION",
+    "account_id": "SURVEY_LOCAL_ACCOUNT_ID",
+    "require_confirmation": "SURVEY_LOCAL_REQUIRE_CONFIRMATION",
+    "notification_email": "SURVEY_LOCAL_NOTIFICATION_EMAIL",
+    "log_level": "SURVEY_LOCAL_LOG_LEVEL",
+    "data_dir": "SURVEY_LOCAL_DATA_DIR",
+}
+
+_WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
+_LOWERCASE_ALPHANUMERIC = string.digits + string.ascii_lowercase
+
+
+class ConfigError(ValueError):
+    """A setting has an invalid value; the message names the setting and the value."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    web_port: int = DEFAULT_PORT + 1
+    prefix: str = DEFAULT_PREFIX
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT_ID
+    require_confirmation: bool = False
+    notification_email: str = DEFAULT_NOTIFICATION_EMAIL
+    log_level: str = DEFAULT_LOG_LEVEL
+    # TODO: persist users, tables and objects here between runs. Until then all state is in memory.
+    data_dir: Path = Path(".local-data")
+    repo_root: Path = REPO_ROOT
+    # Deterministic, so tokens, outputs and the web app's config.json stay the same across restarts.
+    user_pool_id: str = field(default="")
+    user_pool_client_id: str = field(default="")
+    api_id: str = field(default="")
+
+    def __post_init__(self) -> None:
+        _validate_port("port", self.port)
+        _validate_port("web_port", self.web_port)
+        if self.port == self.web_port:
+            raise ConfigError(f"port and web_port must differ, both are {self.port}.")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"Invalid log level {self.log_level!r}: use one of {', '.join(LOG_LEVELS)}.")
+        if not (len(self.account_id) == 12 and self.account_id.isdigit()):
+            raise ConfigError(f"Invalid account id {self.account_id!r}: an AWS account id is 12 digits.")
+        if not self.user_pool_id:
+            object.__setattr__(self, "user_pool_id", f"{self.region}_LocalPool")
+        if not self.user_pool_client_id:
+            object.__setattr__(self, "user_pool_client_id", self._derived_id("user-pool-client", 26))
+        if not self.api_id:
+            object.__setattr__(self, "api_id", self._derived_id("rest-api", 10))
+
+    def _derived_id(self, kind: str, length: int) -> str:
+        """Derive an id of lowercase letters and digits, as Cognito client ids and API ids are."""
+        digest = hashlib.sha256(f"{kind}/{self.prefix}/{self.account_id}/{self.region}".encode()).digest()
+        number = int.from_bytes(digest, "big")
+        characters = []
+        for _ in range(length):
+            number, remainder = divmod(number, len(_LOWERCASE_ALPHANUMERIC))
+            characters.append(_LOWERCASE_ALPHANUMERIC[remainder])
+        return "".join(characters)
+
+    @classmethod
+    def from_sources(cls, options: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> StackConfig:
+        """Build the settings from options (None means unset), then environment variables, then defaults.
+
+        The web port defaults to the edge port + 1.
+        """
+        options = dict(options or {})
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, variable in ENVIRONMENT_VARIABLES.items():
+            value = options.get(name)
+            if value is None and environ.get(variable, "") != "":
+                value = _parse(name, variable, environ[variable])
+            if value is not None:
+                values[name] = value
+        if "log_level" in values:
+            values["log_level"] = str(values["log_level"]).upper()
+        if "data_dir" in values:
+            values["data_dir"] = Path(values["data_dir"])
+        values.setdefault("web_port", values.get("port", DEFAULT_PORT) + 1)
+        return cls(**values)
+
+    # --- URLs ---------------------------------------------------------------
+
+    @property
+    def public_host(self) -> str:
+        """Host name for URLs: the bind address, or 127.0.0.1 when the stack listens on every interface."""
+        return DEFAULT_HOST if self.host in _WILDCARD_HOSTS else self.host
+
+    @property
+    def edge_url(self) -> str:
+        return f"http://{self.public_host}:{self.port}"
+
+    @property
+    def website_url(self) -> str:
+        return f"http://{self.public_host}:{self.web_port}"
+
+    @property
+    def token_issuer(self) -> str:
+        return f"{self.edge_url}/{self.user_pool_id}"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.token_issuer}/.well-known/jwks.json"
+
+    def api_url(self, stage: str) -> str:
+        """Return the REST API's invoke URL in LocalStack's form."""
+        return f"{self.edge_url}/restapis/{self.api_id}/{stage}/_user_request_"
+
+
+def _validate_port(name: str, port: int) -> None:
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"Invalid {name} {port}: use a TCP port from 1 to 65535.")
+
+
+def _parse(name: str, variable: str, raw: str) -> Any:
+    if name in ("port", "web_port"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"Invalid {variable}={raw!r}: expected a port number.") from None
+    if name == "require_confirmation":
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"Invalid {variable}={raw!r}: expected true or false.")
+    return raw

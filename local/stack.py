@@ -1,0 +1,341 @@
+"""The offline stack in one process: edge endpoint, website, local Cognito, Lambda workers and API proxy."""
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import IO, Any, Protocol
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from local.config import StackConfig
+from local.control import FAILED, RUNNING, STOPPED, ControlEndpoints, StackStatus
+from local.edge import INTERNAL_USER_AGENT, CognitoApp, EdgeApp, WsgiApp, create_moto_app
+from local.names import StackNames
+from local.outbox import Outbox
+from local.outputs import stack_outputs
+from local.provision import WebsiteSettings, provision
+from local.sns_email import install_email_delivery
+from local.website import WebsiteApp
+
+logger = logging.getLogger(__name__)
+
+SERVICES = ("edge", "moto", "cognito-idp", "lambda", "apigateway", "website")
+
+
+class StackStartError(RuntimeError):
+    """Raised when the stack cannot start. The message gives the cause and the fix."""
+
+
+class Runtime(Protocol):
+    """The part of LambdaRuntime that the stack calls."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def wsgi_app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]: ...
+
+
+class ApiProxy(Protocol):
+    def wsgi_app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]: ...
+
+
+CognitoFactory = Callable[[StackConfig, Outbox], CognitoApp]
+RuntimeFactory = Callable[[StackConfig, StackNames], Runtime]
+ApiProxyFactory = Callable[[Runtime, StackConfig, StackNames], ApiProxy]
+
+
+def default_cognito(config: StackConfig, outbox: Outbox) -> CognitoApp:
+    from local.cognito import LocalCognito
+
+    return LocalCognito(
+        issuer=config.token_issuer,
+        user_pool_id=config.user_pool_id,
+        client_id=config.user_pool_client_id,
+        outbox=outbox,
+        require_confirmation=config.require_confirmation,
+    )
+
+
+def default_runtime(config: StackConfig, names: StackNames) -> Runtime:
+    from local.functions import function_configs
+    from local.lambda_runtime import LambdaRuntime
+
+    return LambdaRuntime(function_configs(config, names), region=config.region, account_id=config.account_id)
+
+
+def default_api_proxy(runtime: Runtime, config: StackConfig, names: StackNames) -> ApiProxy:
+    from local.apigateway import RestApiProxy
+
+    return RestApiProxy(
+        runtime,  # type: ignore[arg-type]
+        function_name=names.frontend_function_name,
+        api_id=config.api_id,
+        stage=names.api_stage,
+        openapi_path=config.repo_root / "api" / "openapi.yaml",
+        cors_allow_origin=config.website_url,
+        account_id=config.account_id,
+        region=config.region,
+    )
+
+
+class OfflineStack:
+    """Start, serve and stop every part of the offline stack; usable as a context manager.
+
+    `start()` binds both ports first, so a busy port fails before anything else starts.
+    """
+
+    def __init__(
+        self,
+        config: StackConfig,
+        *,
+        out: IO[str] | None = None,
+        cognito_factory: CognitoFactory = default_cognito,
+        runtime_factory: RuntimeFactory = default_runtime,
+        api_proxy_factory: ApiProxyFactory = default_api_proxy,
+        moto_app_factory: Callable[[], WsgiApp] = create_moto_app,
+    ) -> None:
+        self.config = config
+        self.names = StackNames(config.prefix, config.account_id, config.region, repo_root=config.repo_root)
+        self.outbox = Outbox()
+        self.status = StackStatus(SERVICES)
+        self._out = out if out is not None else sys.stdout
+        self._cognito_factory = cognito_factory
+        self._runtime_factory = runtime_factory
+        self._api_proxy_factory = api_proxy_factory
+        self._moto_app_factory = moto_app_factory
+        self.cognito: CognitoApp | None = None
+        self.runtime: Runtime | None = None
+        # Bound servers with the thread that serves each, None until it serves.
+        self._servers: dict[str, tuple[BaseWSGIServer, threading.Thread | None]] = {}
+        self._uninstall_email_delivery: Callable[[], None] | None = None
+        self._ready = threading.Event()
+        self._stop_lock = threading.Lock()
+        self.edge: EdgeApp | None = None
+
+    def __enter__(self) -> OfflineStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def outputs(self) -> dict[str, str]:
+        return stack_outputs(self.config, self.names)
+
+    # --- start --------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start every part and provision the resources, or raise StackStartError on failure."""
+        started = time.monotonic()
+        self._bind_servers()
+        try:
+            self._start_parts()
+        except Exception as error:
+            for service, state in self.status.snapshot().items():
+                if state != RUNNING:
+                    self.status.set(service, FAILED)
+            logger.exception("The offline stack failed to start")
+            self.stop()
+            if isinstance(error, StackStartError):
+                raise
+            raise StackStartError(f"The offline stack failed to start: {error}") from error
+        self._ready.set()
+        self._print_urls()
+        self._print(f"Ready in {time.monotonic() - started:.1f} s")
+        logger.info("Ready")
+
+    def _bind_servers(self) -> None:
+        from moto.server import MotoRequestHandler
+
+        self.edge = EdgeApp(
+            control=ControlEndpoints(
+                status=self.status, outputs=self.outputs, outbox=self.outbox, signer=lambda: self.cognito  # type: ignore[arg-type, return-value]
+            ).wsgi_app,
+            moto_app=self._moto_app_factory(),
+            account_id=self.config.account_id,
+        )
+        # MotoRequestHandler keeps headers with underscores (S3 metadata) that werkzeug drops.
+        edge_server = self._bind("edge", self.config.port, self.edge, MotoRequestHandler)
+        try:
+            web_server = self._bind("website", self.config.web_port, _LazyApp(), None)
+        except BaseException:
+            edge_server.server_close()
+            raise
+        self._servers = {"edge": (edge_server, None), "website": (web_server, None)}
+
+    def _bind(self, part: str, port: int, app: WsgiApp, handler: Any) -> BaseWSGIServer:
+        # Bind here rather than in make_server, which prints its own message and calls sys.exit on failure.
+        family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((self.config.host, port))
+            listener.listen(128)
+        except OSError as error:
+            listener.close()
+            raise StackStartError(_bind_error_message(part, self.config.host, port, error)) from error
+        with listener:
+            # The server works on a duplicate of the descriptor, so this one can close.
+            return make_server(
+                self.config.host, port, app, threaded=True, request_handler=handler, fd=listener.fileno()
+            )
+
+    def _start_parts(self) -> None:
+        assert self.edge is not None
+        self._serve("edge")
+        self.status.set("edge", RUNNING)
+        self.status.set("moto", RUNNING)
+        self._print(f"Edge endpoint   {self.config.edge_url} (DynamoDB, S3, SNS, IAM, STS via moto)")
+
+        self._uninstall_email_delivery = install_email_delivery(self.outbox)
+        self.cognito = self._cognito_factory(self.config, self.outbox)
+        self.edge.cognito = self.cognito
+        self.status.set("cognito-idp", RUNNING)
+        self._print(f"Cognito         user pool {self.config.user_pool_id}, client {self.config.user_pool_client_id}")
+
+        self._print("Provisioning    tables, buckets, web app, topic, roles")
+        provision(
+            self._aws_client,
+            self.names,
+            website=WebsiteSettings(
+                api_url=self.config.api_url(self.names.api_stage),
+                user_pool_client_id=self.config.user_pool_client_id,
+                signup_requires_code=self.config.require_confirmation,
+            ),
+            notification_email=self.config.notification_email,
+            web_dir=self.config.repo_root / "web",
+            templates_dir=self.config.repo_root / "infra" / "templates",
+            progress=lambda line: self._print(f"  {line}"),
+        )
+
+        web_server, _ = self._servers["website"]
+        web_server.app.target = WebsiteApp(  # type: ignore[attr-defined]
+            s3_client=self._aws_client("s3"), bucket=self.names.public_bucket, api_origin=self.config.edge_url
+        )
+        self._serve("website")
+        self.status.set("website", RUNNING)
+        self._print(f"Website         {self.config.website_url}/")
+
+        self.runtime = self._runtime_factory(self.config, self.names)
+        self.runtime.start()
+        self.edge.lambda_app = self.runtime.wsgi_app
+        self.status.set("lambda", RUNNING)
+        self._print(f"Lambda          {self.names.frontend_function_name}, {self.names.backend_function_name} (worker processes)")
+
+        self.edge.apigateway_app = self._api_proxy_factory(self.runtime, self.config, self.names).wsgi_app
+        self.status.set("apigateway", RUNNING)
+        self._print(f"API Gateway     {self.names.api_name}, stage {self.names.api_stage}")
+
+    def _serve(self, part: str) -> None:
+        server, _ = self._servers[part]
+        thread = threading.Thread(target=server.serve_forever, name=f"{part}-server", daemon=True)
+        thread.start()
+        self._servers[part] = (server, thread)
+        logger.info("%s listening on %s:%d", part, server.host, server.port)
+
+    def _aws_client(self, service: str) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        from local.functions import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
+
+        return boto3.session.Session().client(
+            service,
+            endpoint_url=self.config.edge_url,
+            region_name=self.config.region,
+            aws_access_key_id=DUMMY_ACCESS_KEY_ID,
+            aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
+            config=Config(
+                retries={"max_attempts": 2, "mode": "standard"},
+                s3={"addressing_style": "path"},
+                user_agent_extra=INTERNAL_USER_AGENT,
+            ),
+        )
+
+    def _print_urls(self) -> None:
+        outputs = self.outputs()
+        self._print(f"API        {outputs['api_url']}")
+        self._print(f"Website    {outputs['website_url']}/")
+        self._print(f"Edge       {outputs['aws_endpoint_url']}  (AWS_ENDPOINT_URL)")
+        self._print(f"Outbox     {outputs['outbox_url']}")
+
+    def _print(self, line: str) -> None:
+        print(line, file=self._out, flush=True)
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until `start()` has finished; return False when `timeout` seconds pass first."""
+        return self._ready.wait(timeout)
+
+    # --- stop ---------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop the servers, then the Lambda workers. Safe to call more than once."""
+        with self._stop_lock:
+            self._ready.clear()
+            for server, thread in self._servers.values():
+                # shutdown() waits for serve_forever to return, so it must not run on a server never served.
+                if thread is not None:
+                    server.shutdown()
+                    thread.join(timeout=5)
+                server.server_close()
+            self._servers = {}
+            if self.runtime is not None:
+                self.runtime.stop()
+                self.runtime = None
+            if self._uninstall_email_delivery is not None:
+                self._uninstall_email_delivery()
+                self._uninstall_email_delivery = None
+            for service, state in self.status.snapshot().items():
+                if state == RUNNING:
+                    self.status.set(service, STOPPED)
+            logger.info("Stopped")
+
+
+class _LazyApp:
+    """A WSGI app whose target is set once it exists, so its port can be bound before that."""
+
+    def __init__(self) -> None:
+        self.target: WsgiApp | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.target is None:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"The website is starting; reload in a moment.\n"]
+        return self.target(environ, start_response)
+
+
+def _bind_error_message(part: str, host: str, port: int, error: OSError) -> str:
+    option = "--port" if part == "edge" else "--web-port"
+    if error.errno == errno.EADDRINUSE:
+        hint = "is LocalStack or another `make up` running?" if port == 4566 else "is another program or stack using it?"
+        # The edge needs the port after it free as well, for the website's default.
+        suggestion = _find_free_port(host, 4600 if port == 4566 else port + 2, consecutive=2 if part == "edge" else 1)
+        example = str(suggestion) if suggestion is not None else "<free port>"
+        return f"Port {port} ({part}) is already in use ({hint}). Stop it or run `make up ARGS='{option} {example}'`."
+    if error.errno == errno.EACCES:
+        return f"Permission denied binding {host}:{port} ({part}); use a port above 1023 with {option}."
+    return f"Could not listen on {host}:{port} ({part}): {error.strerror or error}. Choose another {option} or --host."
+
+
+def _find_free_port(host: str, start: int, *, consecutive: int, attempts: int = 50) -> int | None:
+    """Return the first port from `start` on where `consecutive` ports in a row are free, or None."""
+    for candidate in range(start, min(start + attempts * consecutive, 65536 - consecutive), consecutive):
+        if all(_is_port_free(host, candidate + offset) for offset in range(consecutive)):
+            return candidate
+    return None
+
+
+def _is_port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True

@@ -1,0 +1,182 @@
+"""Routing of the edge endpoint, with stand-ins for every part."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from werkzeug.test import Client, EnvironBuilder
+
+from local.edge import APIGATEWAY, COGNITO, CONTROL, LAMBDA, MOTO, EdgeApp
+
+SIGV4_DYNAMODB = (
+    "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=abc"
+)
+
+
+class RecordingApp:
+    """A WSGI stand-in that records the environ it got and answers with its own name."""
+
+    def __init__(self, name: str, headers: list[tuple[str, str]] | None = None) -> None:
+        self.name = name
+        self.headers = headers or []
+        self.environ: dict[str, Any] | None = None
+        self.body: bytes | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        self.environ = environ
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        self.body = environ["wsgi.input"].read(length) if length else b""
+        start_response("200 OK", [("Content-Type", "text/plain"), *self.headers])
+        return [self.name.encode()]
+
+
+class StubCognito:
+    def __init__(self) -> None:
+        self.app = RecordingApp("cognito")
+
+    def handles(self, environ: dict[str, Any]) -> bool:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        return target.startswith("AWSCognitoIdentityProviderService.") or environ["PATH_INFO"].startswith(
+            "/us-east-1_LocalPool/.well-known/"
+        )
+
+    def wsgi_app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        return self.app(environ, start_response)
+
+
+@pytest.fixture
+def moto() -> RecordingApp:
+    return RecordingApp("moto", headers=[("x-amzn-RequestId", "moto-request-1")])
+
+
+@pytest.fixture
+def edge(moto: RecordingApp) -> EdgeApp:
+    return EdgeApp(control=RecordingApp("control"), moto_app=moto, account_id="000000000042")
+
+
+@pytest.fixture
+def attached(edge: EdgeApp) -> EdgeApp:
+    edge.cognito = StubCognito()
+    edge.apigateway_app = RecordingApp("apigateway")
+    edge.lambda_app = RecordingApp("lambda")
+    return edge
+
+
+def _environ(path: str = "/", method: str = "GET", headers: dict[str, str] | None = None, host: str = "127.0.0.1:4600") -> dict[str, Any]:
+    builder = EnvironBuilder(path=path, method=method, headers={"Host": host, **(headers or {})})
+    return builder.get_environ()
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "expected"),
+    [
+        ("/_local/health", {}, CONTROL),
+        ("/restapis/abc123defg/v1/_user_request_/surveys", {}, APIGATEWAY),
+        ("/2015-03-31/functions/survey-backend/invocations", {}, LAMBDA),
+        ("/", {"X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth"}, COGNITO),
+        ("/us-east-1_LocalPool/.well-known/jwks.json", {}, COGNITO),
+        ("/", {"X-Amz-Target": "DynamoDB_20120810.ListTables"}, MOTO),
+        ("/survey-web-123456789012/index.html", {}, MOTO),
+        ("/survey-web-123456789012/.well-known/jwks.json", {}, MOTO),
+    ],
+)
+def test_edge_routes(attached: EdgeApp, path: str, headers: dict[str, str], expected: str) -> None:
+    assert attached.route(_environ(path, headers=headers)) == expected
+
+
+@pytest.mark.parametrize("host", ["survey-web-123456789012.localhost:4600", "bucket.s3.localhost.localstack.cloud:4600"])
+def test_edge_virtual_host_goes_to_moto(attached: EdgeApp, host: str) -> None:
+    assert attached.route(_environ("/restapis/x", host=host)) == MOTO
+
+
+def test_edge_well_known_before_signer_is_unavailable(edge: EdgeApp) -> None:
+    response = Client(edge).get("/us-east-1_LocalPool/.well-known/jwks.json")
+    assert response.status_code == 503
+
+
+def test_edge_dispatches_to_attached_parts(attached: EdgeApp) -> None:
+    client = Client(attached)
+    assert client.get("/restapis/abc/v1/_user_request_/x").data == b"apigateway"
+    assert client.post("/2015-03-31/functions/f/invocations").data == b"lambda"
+    assert client.post("/", headers={"X-Amz-Target": "AWSCognitoIdentityProviderService.SignUp"}).data == b"cognito"
+    assert client.get("/_local/outputs").data == b"control"
+    assert client.get("/some-bucket").data == b"moto"
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/2015-03-31/functions/f/invocations", {}),
+        ("/", {"X-Amz-Target": "AWSCognitoIdentityProviderService.SignUp"}),
+    ],
+)
+def test_edge_unattached_aws_part_is_503(edge: EdgeApp, path: str, headers: dict[str, str]) -> None:
+    response = Client(edge).post(path, headers=headers)
+    assert response.status_code == 503
+    assert response.headers["x-amzn-ErrorType"] == "ServiceUnavailableException"
+    assert "health" in json.loads(response.data)["message"]
+
+
+def test_edge_unattached_api_is_contract_503(edge: EdgeApp) -> None:
+    response = Client(edge).get("/restapis/abc/v1/_user_request_/surveys")
+    assert response.status_code == 503
+    assert response.json["error"] == "service_unavailable"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_edge_sets_account_header_for_moto(edge: EdgeApp, moto: RecordingApp) -> None:
+    Client(edge).get("/some-bucket")
+    assert moto.environ is not None
+    assert moto.environ["HTTP_X_MOTO_ACCOUNT_ID"] == "000000000042"
+
+
+def test_edge_keeps_form_body_for_moto(edge: EdgeApp, moto: RecordingApp) -> None:
+    body = "Action=Publish&TopicArn=arn&Message=hello"
+    Client(edge).post("/", data=body, content_type="application/x-www-form-urlencoded")
+    assert moto.body == body.encode()
+
+
+def test_edge_part_failure_is_500_without_traceback(edge: EdgeApp) -> None:
+    def broken(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        raise RuntimeError("secret internals")
+
+    edge.lambda_app = broken
+    response = Client(edge).post("/2015-03-31/functions/f/invocations")
+    assert response.status_code == 500
+    assert response.headers["x-amzn-ErrorType"] == "InternalFailure"
+    assert "secret internals" not in response.get_data(as_text=True)
+
+
+def test_edge_access_line_names_operation(edge: EdgeApp, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="local.edge")
+    Client(edge).post(
+        "/",
+        data=json.dumps({}),
+        headers={"X-Amz-Target": "DynamoDB_20120810.ListTables", "Authorization": SIGV4_DYNAMODB},
+    )
+    record = caplog.records[-1]
+    assert record.getMessage().startswith("dynamodb ListTables POST / -> 200")
+    assert record.request_id == "moto-request-1"
+
+
+def test_edge_access_line_names_form_action(edge: EdgeApp, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="local.edge")
+    Client(edge).post("/", data="Action=Publish&Message=x", content_type="application/x-www-form-urlencoded")
+    assert caplog.records[-1].getMessage().startswith("aws Publish POST /")
+
+
+def test_edge_access_line_omits_query_string(edge: EdgeApp, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="local.edge")
+    Client(edge).get("/bucket/key?X-Amz-Signature=secret")
+    assert "secret" not in caplog.records[-1].getMessage()
+
+
+def test_edge_internal_and_control_requests_log_at_debug(edge: EdgeApp, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="local.edge")
+    client = Client(edge)
+    client.get("/_local/health")
+    client.get("/bucket", headers={"User-Agent": "Boto3/1.0 survey-offline-stack"})
+    assert [record.levelno for record in caplog.records] == [logging.DEBUG, logging.DEBUG]
