@@ -138,17 +138,22 @@ def cognito() -> Iterator[tuple[Any, Stubber]]:
         yield client, stubber
 
 
+@pytest.fixture(scope="session")
+def client_specs() -> dict[str, Any]:
+    """Real boto3 clients, created once, that the fakes copy their attributes from."""
+    return {name: boto3.client(name, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+            for name in ("lambda", "s3")}
+
+
 @pytest.fixture
-def lambda_client() -> mock.Mock:
+def lambda_client(client_specs: dict[str, Any]) -> mock.Mock:
     """A fake Lambda client with the real client's attributes; each test sets `invoke`."""
-    real = boto3.client("lambda", region_name=REGION)
-    return mock.Mock(spec=real)
+    return mock.Mock(spec=client_specs["lambda"])
 
 
 @pytest.fixture
-def s3_client() -> mock.Mock:
-    real = boto3.client("s3", region_name=REGION)
-    return mock.Mock(spec=real)
+def s3_client(client_specs: dict[str, Any]) -> mock.Mock:
+    return mock.Mock(spec=client_specs["s3"])
 
 
 @pytest.fixture
