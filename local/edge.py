@@ -193,9 +193,13 @@ def _log_access(
 ) -> None:
     elapsed_ms = (time.monotonic() - started) * 1000
     request_id = next((value for name, value in headers if name.lower() in _REQUEST_ID_HEADERS), None)
-    # Health polls and the stack's own calls would fill the terminal, so they log at DEBUG only.
+    # moto logs nothing of its own, so its requests get an INFO line. The other parts log
+    # their requests themselves, and health polls and the stack's own calls would fill the
+    # terminal, so those lines are DEBUG unless the response is a server error.
     internal = INTERNAL_USER_AGENT in environ.get("HTTP_USER_AGENT", "")
-    level = logging.DEBUG if target == CONTROL or internal else logging.INFO
+    level = logging.INFO if target == MOTO and not internal else logging.DEBUG
+    if status.startswith("5"):
+        level = logging.WARNING
     # The query string stays out of the log because presigned URLs carry credentials in it.
     logger.log(
         level,

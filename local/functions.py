@@ -78,6 +78,7 @@ def function_configs(config: StackConfig, names: StackNames) -> list[FunctionCon
             environment=function_environment(key, config, names),
             timeout_seconds=spec.timeout_seconds,
             memory_mb=spec.memory_mb,
+            runtime=spec.runtime,
         )
         for key, spec in names.functions.items()
     ]

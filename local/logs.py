@@ -43,7 +43,7 @@ class TerminalFormatter(logging.Formatter):
         timestamp = datetime.fromtimestamp(record.created).strftime("%H:%M:%S.") + f"{int(record.msecs):03d}"
         request_id = getattr(record, "request_id", None) or "-"
         message = record.getMessage()
-        compact = compact_function_log_line(message)
+        compact = compact_function_log_line(message, record_level=record.levelname, logger_name=record.name)
         if compact is not None:
             message, function_request_id = compact
             if request_id == "-" and function_request_id:
@@ -63,10 +63,14 @@ def component_name(logger_name: str) -> str:
     return logger_name.removeprefix("local.") if logger_name != "local" else logger_name
 
 
-def compact_function_log_line(message: str) -> tuple[str, str | None] | None:
+def compact_function_log_line(
+    message: str, *, record_level: str = "", logger_name: str = ""
+) -> tuple[str, str | None] | None:
     """Shorten a Lambda function's Powertools JSON log line, or return None for any other message.
 
-    Returns the compact text and the function's request id from the line, if any.
+    Returns the compact text and the function's request id from the line, if any. The text
+    leaves out the level when it equals `record_level`, and the service when the logger
+    name ends with it, because the line shows both already.
     """
     text = message.strip()
     if not (text.startswith("{") and text.endswith("}")):
@@ -77,9 +81,12 @@ def compact_function_log_line(message: str) -> tuple[str, str | None] | None:
         return None
     if not isinstance(entry, dict) or "message" not in entry or "level" not in entry:
         return None
-    parts = [str(entry["level"])]
-    if entry.get("service"):
-        parts.append(str(entry["service"]))
+    parts = []
+    if str(entry["level"]).upper() != record_level.upper():
+        parts.append(str(entry["level"]))
+    service = str(entry.get("service") or "")
+    if service and not logger_name.endswith(service):
+        parts.append(service)
     if entry.get("location"):
         parts.append(str(entry["location"]))
     body = entry["message"] if isinstance(entry["message"], str) else json.dumps(entry["message"])

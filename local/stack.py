@@ -148,7 +148,7 @@ class OfflineStack:
         self._ready.set()
         self._print_urls()
         self._print(f"Ready in {time.monotonic() - started:.1f} s")
-        logger.info("Ready")
+        logger.debug("Ready")
 
     def _bind_servers(self) -> None:
         from moto.server import MotoRequestHandler
@@ -234,7 +234,10 @@ class OfflineStack:
 
     def _serve(self, part: str) -> None:
         server, _ = self._servers[part]
-        thread = threading.Thread(target=server.serve_forever, name=f"{part}-server", daemon=True)
+        # A short poll interval makes stop() return soon after Ctrl-C.
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"{part}-server", daemon=True
+        )
         thread.start()
         self._servers[part] = (server, thread)
         logger.info("%s listening on %s:%d", part, server.host, server.port)
@@ -294,7 +297,7 @@ class OfflineStack:
             for service, state in self.status.snapshot().items():
                 if state == RUNNING:
                     self.status.set(service, STOPPED)
-            logger.info("Stopped")
+            logger.debug("Stopped every part")
 
 
 class _LazyApp:

@@ -17,7 +17,7 @@ SIGV4_DYNAMODB = (
 
 
 class RecordingApp:
-    """A WSGI stand-in that records the environ it got and answers with its own name."""
+    """A WSGI stand-in that records the environ it got and responds with its own name."""
 
     def __init__(self, name: str, headers: list[tuple[str, str]] | None = None) -> None:
         self.name = name
@@ -92,7 +92,7 @@ def test_edge_virtual_host_goes_to_moto(attached: EdgeApp, host: str) -> None:
     assert attached.route(_environ("/restapis/x", host=host)) == MOTO
 
 
-def test_edge_well_known_before_signer_is_unavailable(edge: EdgeApp) -> None:
+def test_edge_jwks_before_signer_is_503(edge: EdgeApp) -> None:
     response = Client(edge).get("/us-east-1_LocalPool/.well-known/jwks.json")
     assert response.status_code == 503
 
@@ -174,9 +174,22 @@ def test_edge_access_line_omits_query_string(edge: EdgeApp, caplog: pytest.LogCa
     assert "secret" not in caplog.records[-1].getMessage()
 
 
-def test_edge_internal_and_control_requests_log_at_debug(edge: EdgeApp, caplog: pytest.LogCaptureFixture) -> None:
+def test_edge_control_and_internal_at_debug(edge: EdgeApp, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="local.edge")
     client = Client(edge)
     client.get("/_local/health")
     client.get("/bucket", headers={"User-Agent": "Boto3/1.0 survey-offline-stack"})
     assert [record.levelno for record in caplog.records] == [logging.DEBUG, logging.DEBUG]
+
+
+def test_edge_self_logging_parts_at_debug(attached: EdgeApp, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="local.edge")
+    Client(attached).get("/restapis/abc/v1/_user_request_/x")
+    assert caplog.records[-1].levelno == logging.DEBUG
+
+
+def test_edge_server_error_logs_warning(edge: EdgeApp, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="local.edge")
+    Client(edge).post("/2015-03-31/functions/f/invocations")
+    assert caplog.records[-1].levelno == logging.WARNING
+    assert "-> 503" in caplog.records[-1].getMessage()

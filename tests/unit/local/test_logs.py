@@ -74,6 +74,14 @@ def test_compact_powertools_line() -> None:
     assert compact == ('INFO survey-backend handler:12 survey created {"survey_id":"s-1"}', "req-7")
 
 
+def test_compact_omits_level_and_service_shown_already() -> None:
+    entry = {"level": "INFO", "message": "done", "service": "survey-backend", "location": "handler:3"}
+    compact = compact_function_log_line(
+        json.dumps(entry), record_level="INFO", logger_name="local.lambda_runtime.functions.survey-backend"
+    )
+    assert compact == ("handler:3 done", None)
+
+
 def test_compact_ignores_plain_text() -> None:
     assert compact_function_log_line("plain text") is None
 
@@ -88,6 +96,14 @@ def test_formatter_uses_function_request_id() -> None:
     assert match is not None
     assert match["request_id"] == "req-9"
     assert match["message"] == "ERROR failed\nTraceback ..."
+
+
+def test_formatter_drops_level_equal_to_record() -> None:
+    entry = {"level": "ERROR", "message": "failed"}
+    record = _record(json.dumps(entry), name="local.lambda_runtime", level=logging.ERROR)
+    match = LINE.match(TerminalFormatter().format(record))
+    assert match is not None
+    assert match["message"] == "failed"
 
 
 @pytest.fixture

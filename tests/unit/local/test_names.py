@@ -43,7 +43,7 @@ def test_names_surveys_table_arguments_match_stack_file() -> None:
     assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["title", "status", "response_count"]}
 
 
-def test_names_responses_table_has_range_key_and_no_index() -> None:
+def test_names_responses_table_keys() -> None:
     arguments = StackNames().create_table_arguments("responses")
     assert arguments["KeySchema"] == [
         {"AttributeName": "survey_id", "KeyType": "HASH"},

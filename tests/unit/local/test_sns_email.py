@@ -73,7 +73,7 @@ def test_email_json_body_is_notification_envelope(sns, topic_arn: str, outbox: O
     assert envelope["Subject"] == "Hi"
 
 
-def test_email_message_structure_json_picks_email_text(sns, topic_arn: str, outbox: Outbox) -> None:
+def test_email_message_structure_json(sns, topic_arn: str, outbox: Outbox) -> None:
     sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint="a@example.com")
     message = json.dumps({"default": "default text", "email": "email text"})
     sns.publish(TopicArn=topic_arn, Message=message, MessageStructure="json")

@@ -1,7 +1,7 @@
 """The whole offline stack in-process, with stand-ins for the runtime, API proxy and signer.
 
-The edge, moto, provisioning and the website are real; boto3 and HTTP clients talk to
-them over loopback sockets on free ports.
+The edge, moto, provisioning and the website are real, and boto3 and HTTP clients talk
+to them over loopback sockets on free ports.
 """
 from __future__ import annotations
 
