@@ -33,7 +33,7 @@ class InvokeApi:
     """WSGI app for `POST /2015-03-31/functions/<function>/invocations`.
 
     Every other Lambda API operation gets a 501 NotImplemented error that names it, so a
-    script that needs more than Invoke fails loudly instead of acting on a stub answer.
+    script that needs more than Invoke fails loudly instead of acting on a stub response.
     """
 
     def __init__(self, runtime: LambdaRuntime) -> None:
@@ -50,7 +50,7 @@ class InvokeApi:
             logger.exception(
                 "The Invoke API failed on %s %s", request.method, request.path, extra={"request_id": request_id}
             )
-            error = LambdaServiceError("The offline Lambda service failed; see its log.")
+            error = LambdaServiceError("The offline Lambda service failed. See the stack's log for the error.")
             response = error_response(error, request_id)
         return response(environ, start_response)
 
@@ -59,7 +59,7 @@ class InvokeApi:
         is_invoke = path.startswith(_FUNCTIONS_PREFIX) and path.endswith(_INVOCATIONS_SUFFIX)
         if not is_invoke or request.method != "POST":
             raise NotImplementedOperation(
-                f"The offline stack's Lambda API serves only Invoke; {request.method} {path} is not emulated."
+                f"The offline stack's Lambda API serves only Invoke, so {request.method} {path} is not emulated."
             )
         function_identifier = path[len(_FUNCTIONS_PREFIX):-len(_INVOCATIONS_SUFFIX)]
         if not function_identifier or "/" in function_identifier:

@@ -1,4 +1,4 @@
-"""What a worker process starts with: its code root and its environment variables."""
+"""Code root and environment variables of a worker process."""
 from __future__ import annotations
 
 import os
@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 # Variables passed on from the stack's own environment. SYSTEMROOT is needed for
-# Python to start on Windows. PYTHONPATH and the rest stay out, so a function sees
-# only what its configuration sets, as on AWS.
+# Python to start on Windows. PYTHONPATH and the rest stay out, so a function gets
+# only the variables its configuration sets, as on AWS.
 PASSED_THROUGH_VARIABLES = ("PATH", "HOME", "LANG", "SYSTEMROOT")
 
 
@@ -21,7 +21,7 @@ def create_code_root(source_dir: Path, package: str, parent_dir: Path | None = N
     package_dir = (source_dir / package).resolve()
     if not package_dir.is_dir():
         raise FileNotFoundError(
-            f"Package folder {package_dir} does not exist; check the function's source_dir and package."
+            f"Package folder {package_dir} does not exist. Check the function's source_dir and package."
         )
     code_root = Path(tempfile.mkdtemp(prefix=f"lambda-{package}-", dir=parent_dir))
     # NOTE: creating symlinks on Windows needs developer mode or administrator rights.

@@ -42,9 +42,9 @@ class WorkerPool:
         self._condition = threading.Condition()
         self._idle: list[WorkerProcess] = []
         self._busy: set[WorkerProcess] = set()
-        # Workers that exist or are starting; at most max_workers.
+        # Workers that exist or are starting, at most max_workers.
         self._worker_count = 0
-        # Bumped by recycle(); a worker started before the bump is retired on release.
+        # Incremented by recycle(). A worker started before the increment is retired on release.
         self._generation = 0
         self._worker_generation: dict[WorkerProcess, int] = {}
         self._stopped = False
@@ -59,7 +59,7 @@ class WorkerPool:
         with self._condition:
             while True:
                 if self._stopped:
-                    raise RuntimeStoppedError(f"The Lambda runtime is stopped; {self.function_name} cannot run.")
+                    raise RuntimeStoppedError(f"The Lambda runtime is stopped, so {self.function_name} cannot run.")
                 if self._idle:
                     worker = self._idle.pop()
                     if worker.alive:
@@ -73,7 +73,7 @@ class WorkerPool:
                     break
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    # AWS rejects at once when the limit is reached; the offline stack queues briefly first.
+                    # AWS rejects at once when the limit is reached, but the offline stack queues briefly first.
                     raise TooManyRequestsException(
                         "Rate Exceeded.", reason="ReservedFunctionConcurrentInvocationLimitExceeded"
                     )
@@ -86,10 +86,10 @@ class WorkerPool:
             if not self._stopped:
                 return worker
         self.release(worker, reusable=False)
-        raise RuntimeStoppedError(f"The Lambda runtime is stopped; {self.function_name} cannot run.")
+        raise RuntimeStoppedError(f"The Lambda runtime is stopped, so {self.function_name} cannot run.")
 
     def release(self, worker: WorkerProcess, *, reusable: bool) -> None:
-        """Return a worker after an invocation; stop it unless it may serve another one."""
+        """Return a worker after an invocation, and stop it unless it may serve another one."""
         with self._condition:
             self._busy.discard(worker)
             current = self._worker_generation.get(worker) == self._generation
@@ -101,7 +101,7 @@ class WorkerPool:
         self._stop_worker(worker)
 
     def prewarm(self) -> None:
-        """Start one idle worker, unless one exists; log, rather than raise, an init error."""
+        """Start one idle worker unless one exists. An init error is logged, not raised."""
         with self._condition:
             if self._worker_count > 0 or self._stopped:
                 return
@@ -110,7 +110,7 @@ class WorkerPool:
         try:
             worker = self._start_worker()
         except Exception:
-            # _start_worker logged the error; the next invocation returns it to its caller.
+            # _start_worker logged the error, and the next invocation returns it to its caller.
             return
         with self._condition:
             self._worker_generation[worker] = generation
@@ -133,7 +133,7 @@ class WorkerPool:
             self._stop_worker(worker)
 
     def stop(self) -> None:
-        """Stop every worker; busy workers are killed, so their invocations end with an error."""
+        """Stop every worker. Busy workers are killed, so their invocations end with an error."""
         with self._condition:
             self._stopped = True
             workers = [*self._idle, *self._busy]

@@ -22,17 +22,18 @@ logger = logging.getLogger(__name__)
 
 # The folder that contains the `local` package: the worker starts there so `-m` finds it.
 PACKAGE_PARENT_DIR = Path(__file__).resolve().parents[2]
-# Lambda's limit for the Init phase of an on-demand function, in seconds.
-INIT_TIMEOUT_SECONDS = 10.0
+# Maximum time for a worker to import the handler, in seconds. Lambda allows 10 s, but
+# local cold starts share a developer's machine with the rest of the stack, so this is looser.
+INIT_TIMEOUT_SECONDS = 30.0
 # How long a worker may take to exit after its pipe closes or after SIGTERM, in seconds.
 STOP_GRACE_SECONDS = 2.0
 # How long to wait for the last output lines of an invocation after its result, in seconds.
 OUTPUT_DRAIN_SECONDS = 1.0
-# Output lines forwarded to the log per invocation; the rest are counted and reported once.
+# Maximum output lines forwarded to the log per invocation. The rest are counted and reported once.
 MAX_FORWARDED_LINES = 1000
-# Lambda's LogResult (X-Amz-Log-Type: Tail) holds the last 4 KB of the invocation's log.
+# Lambda's LogResult (X-Amz-Log-Type: Tail) contains the last 4 KB of the invocation's log.
 LOG_TAIL_BYTES = 4096
-# Longest output line read at once; a longer line arrives as several lines.
+# Maximum length of an output line in bytes. A longer line is split into several lines.
 MAX_LINE_BYTES = 64 * 1024
 
 # Go's names for the signals that end a process, as Lambda's Runtime.ExitError message uses them.
@@ -102,7 +103,7 @@ class WorkerProcess:
         return self._process is not None and self._process.poll() is None
 
     def start(self) -> float:
-        """Start the process and wait until it imported the handler; return the init duration in ms.
+        """Start the process, wait until it has imported the handler and return the init duration in ms.
 
         Raises WorkerInitError, after stopping the process, when the handler cannot be
         loaded, the process exits, or the Init phase times out.
@@ -147,7 +148,7 @@ class WorkerProcess:
         deadline_ms: int,
         timeout_seconds: float,
     ) -> InvocationOutcome:
-        """Run one invocation; kill the worker when it runs past `timeout_seconds`."""
+        """Run one invocation, and kill the worker when it runs past `timeout_seconds`."""
         with self._output:
             self._request_id = request_id
             self._forwarded_lines = 0
@@ -160,11 +161,12 @@ class WorkerProcess:
             "invoked_function_arn": invoked_function_arn,
             "deadline_ms": deadline_ms,
         }
+        assert self._process is not None and self._process.stdin is not None
         try:
-            assert self._process is not None and self._process.stdin is not None
             write_frame(self._process.stdin, header, event)
             frame = self._frames.get(timeout=timeout_seconds)
-        except (BrokenPipeError, OSError):
+        except OSError:
+            # The worker is gone, so its pipe is closed.
             frame = None
         except queue.Empty:
             logger.warning(
@@ -177,6 +179,7 @@ class WorkerProcess:
 
         if frame is None:
             status = self._exit_status()
+            self._wait_for_marker(request_id)
             logger.error(
                 "Worker %s of %s exited during an invocation (%s)",
                 self.pid, self.function_name, status, extra={"request_id": request_id},
@@ -190,7 +193,7 @@ class WorkerProcess:
         return self._outcome(payload, str(error_type) if error_type else None, True)
 
     def stop(self) -> None:
-        """Close the worker's pipe so it exits; terminate it, then kill it, if it does not."""
+        """Close the worker's pipe so that it exits. Terminate it, then kill it, if it does not."""
         if self._process is None:
             return
         if self._process.stdin is not None:

@@ -45,8 +45,10 @@ class FunctionConfig:
     package: str
     environment: dict[str, str]
     timeout_seconds: float
+    # NOTE: only reported to the function, in its context and AWS_LAMBDA_FUNCTION_MEMORY_SIZE.
+    # Workers have no memory limit.
     memory_mb: int = 512
-    # Worker processes at most; each runs one invocation at a time.
+    # Maximum number of worker processes. Each runs one invocation at a time.
     max_concurrency: int = 4
     # Lambda's runtime identifier, which sets AWS_EXECUTION_ENV.
     runtime: str = "python3.12"
@@ -78,10 +80,10 @@ class LambdaRuntime:
         new_request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         queue_timeout_seconds: float | None = None,
     ) -> None:
-        """Create the runtime; no worker starts before start() or the first invocation.
+        """Create the runtime. No worker starts before start() or the first invocation.
 
         `queue_timeout_seconds` is the maximum time an invocation waits for a worker when
-        every worker of its function is busy; by default, the function's timeout.
+        every worker of its function is busy. The default is the function's timeout.
         """
         self.region = region
         self.account_id = account_id
@@ -150,7 +152,7 @@ class LambdaRuntime:
         return function
 
     def start(self) -> None:
-        """Start one warm worker per function, in parallel; an init error is logged, not raised."""
+        """Start one warm worker per function, in parallel. An init error is logged, not raised."""
         threads = [threading.Thread(target=pool.prewarm, name=f"prewarm-{name}") for name, pool in self._pools.items()]
         for thread in threads:
             thread.start()
@@ -193,11 +195,11 @@ class LambdaRuntime:
         function = self.resolve(function_name, qualifier)
         if invocation_type not in INVOCATION_TYPES:
             raise InvalidParameterValueException(
-                f"Invalid invocation type {invocation_type!r}; use one of {', '.join(INVOCATION_TYPES)}."
+                f"Invalid invocation type {invocation_type!r}. Use one of {', '.join(INVOCATION_TYPES)}."
             )
         if log_type not in ("None", "Tail"):
-            raise InvalidParameterValueException(f"Invalid log type {log_type!r}; use None or Tail.")
-        # NOTE: AWS caps Event payloads lower than RequestResponse ones; this limit applies to both.
+            raise InvalidParameterValueException(f"Invalid log type {log_type!r}. Use None or Tail.")
+        # NOTE: AWS caps Event payloads lower than RequestResponse ones, but this limit applies to both.
         if len(payload) > MAX_PAYLOAD_BYTES:
             raise RequestTooLargeException(
                 f"Request must be smaller than {MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation"
@@ -251,7 +253,8 @@ class LambdaRuntime:
             error_type = "Function.ResponseSizeTooLarge"
             message = f"Response payload size exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes)."
             payload = function_error_payload(error_type, message)
-        self._log_invocation(function.name, request_id, started, f"failed ({error_type})" if error_type else "succeeded")
+        outcome_text = f"failed ({error_type})" if error_type else "succeeded"
+        self._log_invocation(function.name, request_id, started, outcome_text)
         return InvokeResult(
             status_code=200,
             payload=payload,
@@ -262,7 +265,7 @@ class LambdaRuntime:
 
     def _start_event_invocation(self, function: FunctionConfig, event: bytes, request_id: str) -> None:
         def run() -> None:
-            # AWS retries a failed Event invocation twice; the offline stack runs it once and logs the outcome.
+            # AWS retries a failed Event invocation twice, but the offline stack runs it once and logs the outcome.
             try:
                 self._run(function, event, request_id, tail=False)
             except Exception:

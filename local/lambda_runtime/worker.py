@@ -7,7 +7,7 @@ frames from its original stdout. Before the function is imported, both pipes mov
 private file descriptors, and fd 1 is pointed at stderr. So everything the function
 prints reaches the parent's log reader, and nothing it prints or reads can corrupt a
 frame. After each invocation the worker writes `<marker> END <request id>` to the log
-pipe, so the parent knows that it has every line of that invocation.
+pipe, so the parent can tell when it has read every line of that invocation.
 
 Error payloads and log lines follow AWS's Python runtime (awslambdaric, bootstrap.py).
 """
@@ -207,7 +207,7 @@ def write_end_marker(marker: str, request_id: str) -> None:
 
 def main(argv: list[str]) -> int:
     marker = argv[1]
-    # Ctrl-C in the terminal reaches the whole process group; the parent decides when workers stop.
+    # Ctrl-C in the terminal reaches the whole process group, but the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     protocol_in, protocol_out = take_protocol_pipes()
     isolate_imports(os.environ["LAMBDA_TASK_ROOT"])

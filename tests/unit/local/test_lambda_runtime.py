@@ -121,7 +121,7 @@ def test_invoke_environment_has_lambda_variables(runtime: LambdaRuntime) -> None
 def test_invoke_environment_excludes_parent_variables(runtime: LambdaRuntime) -> None:
     environ = invoke_json(runtime, "describe")["environ"]
 
-    # pytest sets PYTEST_CURRENT_TEST in this process; a worker must not inherit it.
+    # pytest sets PYTEST_CURRENT_TEST in this process, and a worker must not inherit it.
     assert "PYTEST_CURRENT_TEST" not in environ
     assert "PYTHONPATH" not in environ
 
@@ -232,7 +232,8 @@ def test_invoke_process_exit_gives_exit_error(runtime: LambdaRuntime) -> None:
 
         assert result.function_error == "Unhandled"
         assert error["errorType"] == "Runtime.ExitError"
-        assert error["errorMessage"] == f"RequestId: {result.request_id} Error: Runtime exited with error: exit status 3"
+        expected = f"RequestId: {result.request_id} Error: Runtime exited with error: exit status 3"
+        assert error["errorMessage"] == expected
 
 
 def test_invoke_unserializable_result_gives_marshal_error(runtime: LambdaRuntime) -> None:
