@@ -4,7 +4,7 @@ Routing is a small table instead of Powertools' APIGatewayRestResolver,
 because the contract needs what the resolver (aws-lambda-powertools 3.37)
 does not do: CORS headers on every response, also when the request has no
 Origin header, 405 with an Allow header for a known path with another method
-(the resolver answers 404), and one error body shape for every failure.
+(the resolver returns 404), and one error body shape for every failure.
 """
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ def _request_id(event: dict[str, Any]) -> str:
 
 
 def handle_event(event: dict[str, Any], deps: Dependencies, router: Router = ROUTER) -> dict[str, Any]:
-    """Answer one API Gateway REST proxy event; every failure becomes a contract error response."""
+    """Handle one API Gateway REST proxy event; every failure becomes a contract error response."""
     started = time.perf_counter()
     try:
         response = _dispatch(event, deps, router)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 logger = Logger(child=True)
 
-MAX_EMAIL_CHARS = 254  # the longest address SMTP can carry (RFC 5321 path limit minus brackets)
+MAX_EMAIL_CHARS = 254  # maximum address length SMTP delivers: a 256-octet path less its angle brackets
 MAX_PASSWORD_CHARS = 256  # Cognito's limit for Password
 MAX_CODE_CHARS = 2048  # Cognito's limit for ConfirmationCode
 MAX_REFRESH_TOKEN_CHARS = 16_384

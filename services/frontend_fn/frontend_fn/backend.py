@@ -1,6 +1,6 @@
 """Calls to the backend function with lambda.invoke, and the mapping of its results to responses.
 
-The backend answers every handled case with a JSON object:
+The backend returns a JSON object for every handled case:
 `{"status": 200, "body": ..., "content_type"?: "text/csv"}` or
 `{"status": 404, "error": "not_found", "message": "..."}`. Anything else,
 a FunctionError, a timeout or a connection failure becomes 502 bad_gateway.
@@ -20,7 +20,7 @@ from frontend_fn.responses import CSV_CONTENT_TYPE, ApiResponse
 logger = Logger(child=True)
 
 # Success statuses of each action, from the API contract. A repeated
-# submission with the same Idempotency-Key may answer 200.
+# submission with the same Idempotency-Key may return 200.
 SUCCESS_STATUSES: dict[str, frozenset[int]] = {
     "create_survey": frozenset({201}),
     "list_surveys": frozenset({200}),
@@ -43,7 +43,7 @@ GENERIC_FAILURE_MESSAGE = "The survey service failed; try again later."
 
 
 class BackendFailure(Exception):
-    """The backend's answer is not a handled result; the message is for the log only."""
+    """The backend's response is not a handled result; the message is for the log only."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,10 @@ class BackendClient:
         self._function_name = function_name
 
     def call(self, action: str, caller: dict[str, Any] | None, args: dict[str, Any], request_id: str) -> ApiResponse:
-        """Invoke the backend and return its answer as a response; raise BadGateway on any failure."""
+        """Invoke the backend and convert its result to a response.
+
+        Raise ServiceUnavailable when Lambda throttles the call and BadGateway on any other failure.
+        """
         payload = {"action": action, "caller": caller, "args": args, "request_id": request_id}
         try:
             raw = self._invoke(payload)

@@ -13,7 +13,7 @@ from frontend_fn.templates import TemplateStore
 from frontend_fn.tokens import JwksCache, TokenVerifier
 
 # The read timeout exceeds the backend's own timeout by this much, so the
-# backend's answer (or its timeout error) arrives before the client gives up.
+# backend's response (or its timeout error) arrives before the client gives up.
 BACKEND_READ_TIMEOUT_MARGIN_SECONDS = 3.0
 CONNECT_TIMEOUT_SECONDS = 5.0
 

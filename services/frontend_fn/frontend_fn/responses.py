@@ -12,7 +12,7 @@ CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 
 # Request headers a browser may send cross-origin; Idempotency-Key is the respond route's.
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key"
-# How long browsers may cache a preflight answer, in seconds.
+# How long browsers may cache a preflight response, in seconds.
 CORS_MAX_AGE_SECONDS = 600
 
 
@@ -35,7 +35,7 @@ def error_response(error: ApiError) -> ApiResponse:
 
 
 def preflight_response(allowed_methods: list[str]) -> ApiResponse:
-    """Answer a CORS preflight (OPTIONS) for a route that serves `allowed_methods`."""
+    """Build the response to a CORS preflight (OPTIONS) on a route that serves `allowed_methods`."""
     headers = {
         "Access-Control-Allow-Methods": ", ".join(allowed_methods),
         "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
@@ -53,7 +53,7 @@ def to_proxy_response(response: ApiResponse, cors_allow_origin: str) -> dict[str
         "Cache-Control": "no-store",
     }
     if cors_allow_origin != "*":
-        # The answer depends on the configured origin, so caches must not share it across origins.
+        # The response depends on the configured origin, so caches must not share it across origins.
         headers["Vary"] = "Origin"
 
     if response.body is None:

@@ -95,7 +95,7 @@ class JwksServer:
 
 
 def invoke_result(payload: Any, function_error: str | None = None) -> dict[str, Any]:
-    """Build what lambda.invoke returns for a backend answer."""
+    """Build what lambda.invoke returns when the backend returns `payload`."""
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     result: dict[str, Any] = {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(raw), len(raw)),
                               "ExecutedVersion": "$LATEST"}

@@ -171,7 +171,7 @@ def test_login_returns_tokens(deps, cognito, path):
     assert response["headers"]["Cache-Control"] == "no-store"
 
 
-def test_login_wrong_password_and_unknown_user_look_the_same(deps, cognito):
+def test_login_failures_share_one_message(deps, cognito):
     _client, stubber = cognito
     stubber.add_client_error("initiate_auth", service_error_code="NotAuthorizedException",
                              service_message="Incorrect username or password.")

@@ -160,7 +160,7 @@ def test_backend_garbage_payload_is_502(deps, make_token, lambda_client, payload
     _assert_bad_gateway(app.handle_event(_get_survey_event(make_token()), deps))
 
 
-def test_backend_submit_repeat_may_answer_200(deps, lambda_client):
+def test_backend_repeat_submit_returns_200(deps, lambda_client):
     lambda_client.invoke.return_value = invoke_result({"status": 200, "body": {"response_id": "r1"}})
     response = app.handle_event(load_event("apigw_post_survey_respond"), deps)
     assert response["statusCode"] == 200

@@ -114,7 +114,7 @@ def test_openapi_gateway_responses_have_cors_and_error_shape(document):
         assert re.fullmatch(r'\{"error":"[a-z_]+","message":(\$context\.error\.messageString|"[^"]*")\}', template), name
 
 
-def test_openapi_unknown_paths_answer_404(document):
+def test_openapi_unknown_paths_get_404(document):
     response = document["x-amazon-apigateway-gateway-responses"]["MISSING_AUTHENTICATION_TOKEN"]
     assert response["statusCode"] == "404"
     assert '"error":"not_found"' in response["responseTemplates"]["application/json"]
