@@ -317,7 +317,7 @@ class WorkerProcess:
 def output_line_level(line: str) -> int:
     """Return the log level that a function's output line states, INFO when it states none.
 
-    Recognises the text format of Lambda's root log handler (`[ERROR]\\t...`, `[ERROR] ...`)
+    Recognizes the text format of Lambda's root log handler (`[ERROR]\\t...`, `[ERROR] ...`)
     and JSON lines with a "level" key, as Powertools' Logger writes them.
     """
     name = ""

@@ -20,6 +20,7 @@ from local.lambda_runtime.errors import (
     MAX_PAYLOAD_BYTES,
     InvalidParameterValueException,
     InvalidRequestContentException,
+    LambdaServiceError,
     RequestTooLargeException,
     ResourceNotFoundException,
     TooManyRequestsException,
@@ -229,7 +230,7 @@ class LambdaRuntime:
         try:
             worker = pool.acquire()
         except WorkerInitError as exc:
-            self._log_invocation(function.name, request_id, started, f"failed to initialise ({exc})")
+            self._log_invocation(function.name, request_id, started, f"init failed ({exc})")
             return InvokeResult(status_code=200, payload=exc.payload, function_error="Unhandled", request_id=request_id)
         except TooManyRequestsException:
             self._log_invocation(function.name, request_id, started, "rejected: every worker stayed busy")
@@ -268,6 +269,11 @@ class LambdaRuntime:
             # AWS retries a failed Event invocation twice, but the offline stack runs it once and logs the outcome.
             try:
                 self._run(function, event, request_id, tail=False)
+            except LambdaServiceError as exc:
+                logger.error(
+                    "Event invocation of %s failed: %s: %s", function.name, exc.code, exc.message,
+                    extra={"request_id": request_id},
+                )
             except Exception:
                 logger.exception("Event invocation of %s failed", function.name, extra={"request_id": request_id})
             finally:
