@@ -1,7 +1,7 @@
 """`python -m local up` as a subprocess, with the real runtime, API proxy and local Cognito.
 
 One stack starts on free loopback ports for the module and stops with SIGINT, as Ctrl-C
-would stop it.
+would stop it. The signal tests start stacks of their own.
 """
 from __future__ import annotations
 
@@ -68,9 +68,9 @@ def _wait_ready(stack: RunningStack) -> None:
     pytest.fail(f"the stack was not ready after {START_TIMEOUT_SECONDS} s:\n{stack.log()}")
 
 
-def _stop(stack: RunningStack) -> int:
+def _stop(stack: RunningStack, signal_number: int = signal.SIGINT) -> int:
     if stack.process.poll() is None:
-        stack.process.send_signal(signal.SIGINT)
+        stack.process.send_signal(signal_number)
         try:
             stack.process.wait(timeout=STOP_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
@@ -174,11 +174,12 @@ def test_up_busy_port_exits_1(stack: RunningStack, tmp_path: Path) -> None:
     assert f"Port {stack.port} (edge) is already in use" in log_path.read_text()
 
 
-def test_up_sigint_stops_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_up_signal_stops_cleanly(tmp_path: Path, signal_number: int) -> None:
     running = _start(tmp_path)
     try:
         _wait_ready(running)
     finally:
-        code = _stop(running)
+        code = _stop(running, signal_number)
     assert code == 0
     assert running.log().rstrip().endswith("Stopped")

@@ -264,3 +264,13 @@ def test_stack_failed_part_stops_everything(repo_root: Path) -> None:
         stack.start()
     assert_port_free(config.port)
     assert stack.status.snapshot()["lambda"] == "failed"
+
+
+def test_stack_other_account_id(repo_root: Path, session: boto3.Session) -> None:
+    with _make_stack(repo_root, io.StringIO(), account_id="000000000042", prefix="other") as other:
+        sts = _client(session, other, "sts")
+        assert sts.get_caller_identity()["Account"] == "000000000042"
+        topics = [topic["TopicArn"] for topic in _client(session, other, "sns").list_topics()["Topics"]]
+        assert topics == ["arn:aws:sns:us-east-1:000000000042:other-notifications"]
+        buckets = {bucket["Name"] for bucket in _client(session, other, "s3").list_buckets()["Buckets"]}
+        assert buckets == {"other-web-000000000042", "other-private-000000000042"}
