@@ -7,13 +7,15 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from backend_fn import export
 from backend_fn.errors import BadRequest, Conflict, ServiceUnavailable, survey_not_found
@@ -28,6 +30,7 @@ from backend_fn.store import (
     SurveyStore,
     TransactionCancelled,
     backoff_delay,
+    error_code,
 )
 from backend_fn.submission import RETRYABLE_CANCELLATION_CODES, SubmitResult, build_submission, refusal_reason
 from backend_fn.validation import (
@@ -156,9 +159,10 @@ class SurveyService:
         def query(key: dict[str, str] | None, count: int) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
             return self.store.query_owner_surveys(caller.sub, key, count)
 
-        items, last_key = collect_page(
-            query, limit, start_key, OWNER_INDEX_KEY_FIELDS, keep=lambda item: item["status"] != "deleting"
-        )
+        with token_rejected_by_dynamodb(start_key):
+            items, last_key = collect_page(
+                query, limit, start_key, OWNER_INDEX_KEY_FIELDS, keep=lambda item: item["status"] != "deleting"
+            )
         return {
             "surveys": [summary_view(item) for item in items],
             "next_token": encode_token(last_key) if last_key else None,
@@ -239,7 +243,8 @@ class SurveyService:
         def query(key: dict[str, str] | None, count: int) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
             return self.store.query_responses(survey_id, key, count)
 
-        items, last_key = collect_page(query, limit, start_key, RESPONSES_KEY_FIELDS)
+        with token_rejected_by_dynamodb(start_key):
+            items, last_key = collect_page(query, limit, start_key, RESPONSES_KEY_FIELDS)
         return {
             "responses": [response_view(item) for item in items],
             "next_token": encode_token(last_key) if last_key else None,
@@ -322,6 +327,17 @@ class SurveyService:
                 logger.info("Submission transaction cancelled (%s), reading the survey again", cancelled)
         logger.warning("Submission gave up after %d attempts; survey_id=%s", SUBMIT_MAX_ATTEMPTS, survey_id)
         raise ServiceUnavailable("The survey is busy; retry the submission with the same Idempotency-Key.")
+
+
+@contextmanager
+def token_rejected_by_dynamodb(start_key: dict[str, str] | None) -> Iterator[None]:
+    """Turn DynamoDB's ValidationException for a decoded but unusable start key into a 400."""
+    try:
+        yield
+    except ClientError as exc:
+        if start_key is None or error_code(exc) != "ValidationException":
+            raise
+        raise BadRequest("next_token is invalid; pass the next_token of the previous page unchanged.") from exc
 
 
 def survey_update_expression(

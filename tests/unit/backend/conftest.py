@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import random
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -13,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 from backend_fn.notify import Notifier
 from backend_fn.service import Caller, SurveyService
@@ -104,6 +107,46 @@ def aws(aws_environment: None) -> Iterator[dict[str, Any]]:
         sns = boto3.client("sns", region_name=REGION)
         topic_arn = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
         yield {"dynamodb": dynamodb, "sns": sns, "topic_arn": topic_arn}
+
+
+@pytest.fixture
+def serialized_aws(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Make moto handle one request at a time, for tests that call the service from threads.
+
+    moto 5.2.5 applies a transaction's writes one by one and, on cancellation,
+    restores a deep copy of the table, with no lock: concurrent requests from
+    threads fail with "dictionary changed size during iteration" or lose
+    writes. Real DynamoDB isolates every request, and a lock around moto's
+    request handling gives the same isolation. Threads still interleave
+    between requests, which is where the service's races are.
+    """
+    lock = threading.Lock()
+    process_request = BotocoreStubber.process_request
+
+    def process_request_locked(self: BotocoreStubber, request: Any) -> Any:
+        with lock:
+            return process_request(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", process_request_locked)
+    return aws
+
+
+@pytest.fixture
+def backend_log_records() -> Iterator[list[logging.LogRecord]]:
+    """Collect the records of the backend_fn loggers.
+
+    Once backend_fn.app is imported, Powertools stops these loggers from
+    propagating to the root logger, so pytest's caplog would miss them.
+    """
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    package_logger = logging.getLogger("backend_fn")
+    package_logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        package_logger.removeHandler(handler)
 
 
 @pytest.fixture
