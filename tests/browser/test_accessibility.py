@@ -80,6 +80,7 @@ def show_builder(page: Any, stack: BrowserStack, owner: User, **_: Any) -> None:
 def show_results(page: Any, stack: BrowserStack, owner: User, results_survey: dict[str, Any], **_: Any) -> None:
     sign_in(page, stack, owner, next_page=f"survey.html?id={results_survey['survey_id']}")
     page.locator("#responses-table tbody tr").first.wait_for()
+    page.locator("#results .card").first.wait_for()
 
 
 def show_respond(page: Any, stack: BrowserStack, results_survey: dict[str, Any], **_: Any) -> None:

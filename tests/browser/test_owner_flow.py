@@ -85,7 +85,7 @@ def test_owner_journey_from_sign_up_to_delete(open_page: Any, browser_stack: Bro
     email = browser_stack.api.new_email("journey")
 
     sign_up(page, browser_stack, email)
-    assert page.get_by_text("You have no surveys yet.").is_visible()
+    page.get_by_text("You have no surveys yet.").wait_for()
 
     page.reload()
     page.get_by_role("heading", name="My surveys").wait_for()
@@ -120,6 +120,7 @@ def test_owner_journey_from_sign_up_to_delete(open_page: Any, browser_stack: Bro
     assert page.locator("#results .card").nth(1).locator(".stats").inner_text().split() == [
         "Average", "4", "Lowest", "3", "Highest", "5"
     ]
+    page.locator("#responses-table tbody tr").nth(1).wait_for()
     assert page.locator("#responses-table tbody tr").count() == 2
 
     with page.expect_download() as download_info:
@@ -159,7 +160,8 @@ def test_owner_journey_from_sign_up_to_delete(open_page: Any, browser_stack: Bro
     page.get_by_role("heading", name="Sign in").wait_for()
     assert page.get_by_text("You are signed out.").is_visible()
     page.reload()
-    assert page.get_by_role("heading", name="Sign in").is_visible()
+    page.get_by_role("heading", name="Sign in").wait_for()
+    assert page.locator("#who").is_hidden()
 
 
 def browser_user(stack: BrowserStack, email: str) -> Any:

@@ -70,6 +70,7 @@ def test_xss_dashboard_shows_title_as_text(page: Any, browser_stack: BrowserStac
 def test_xss_results_page_shows_payloads_as_text(page: Any, browser_stack: BrowserStack, owner: User, xss_survey: dict[str, Any]) -> None:
     sign_in(page, browser_stack, owner, next_page=f"survey.html?id={xss_survey['survey_id']}")
     page.locator("#responses-table tbody tr").first.wait_for()
+    page.locator("#results .card").first.wait_for()
 
     assert page.evaluate("window.__xss") is None
     assert page.get_by_role("heading", level=1).inner_text() == XSS_SURVEY["title"]
