@@ -3,8 +3,8 @@
 The frontend invokes this function with `{action, caller, args, request_id}`
 and relays `{status, body}` or `{status, error, message}` to the client. Every
 failure caused by the payload is such a 4xx object. Anything else is logged
-with its traceback and raised, so the frontend sees a FunctionError and
-answers 502.
+with its traceback and raised, so the frontend receives a FunctionError and
+responds with 502.
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ def neutralize_formula(text: str) -> str:
 
 
 def csv_cell(value: Any) -> str | int | float:
-    """Render an answer for a CSV cell; numbers stay numbers, strings are neutralised."""
+    """Render an answer as a CSV cell. Numbers stay numbers and strings are neutralised."""
     if value is None:
         return ""
     if isinstance(value, list):

@@ -68,18 +68,18 @@ class Notifier:
                     # TODO: store a durable retry record (for example an outbox item) so a
                     # notification lost here is sent later instead of only logged.
                     logger.error(
-                        "Publishing the deletion notification failed after %d attempts; survey_id=%s",
-                        attempt,
+                        "Publishing the deletion notification of survey %s failed after %d attempts",
                         survey["survey_id"],
+                        attempt,
                         exc_info=exc,
                     )
                     return False
                 delay = self.rng.uniform(0, 0.1 * 2**attempt)
                 logger.warning(
-                    "Publishing the deletion notification failed, retrying in %.3f s; survey_id=%s error=%s",
-                    delay,
+                    "Publishing the deletion notification of survey %s failed (%s), retrying in %.3f s",
                     survey["survey_id"],
                     type(exc).__name__,
+                    delay,
                 )
                 self.sleep(delay)
         return False

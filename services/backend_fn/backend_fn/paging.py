@@ -66,22 +66,22 @@ def collect_page(
     key_fields: tuple[str, ...],
     keep: Callable[[dict[str, Any]], bool] | None = None,
 ) -> tuple[list[dict[str, Any]], Key | None]:
-    """Collect up to `limit` kept items and the key to continue from, or None on the last page.
+    """Collect up to `limit` items and the key to continue from, or None on the last page.
 
     Queries ask for one item more than needed, so the last page is known
     without an extra empty request. Items that `keep` rejects are skipped and
     the query goes on until the page is full or the partition ends.
     """
-    kept: list[dict[str, Any]] = []
+    collected: list[dict[str, Any]] = []
     last_key = start_key
     while True:
-        items, last_key = query_page(last_key, limit + 1 - len(kept))
+        items, last_key = query_page(last_key, limit + 1 - len(collected))
         for item in items:
             if keep is not None and not keep(item):
                 continue
-            kept.append(item)
-            if len(kept) > limit:
-                page = kept[:limit]
+            collected.append(item)
+            if len(collected) > limit:
+                page = collected[:limit]
                 return page, {field: page[-1][field] for field in key_fields}
         if last_key is None:
-            return kept, None
+            return collected, None

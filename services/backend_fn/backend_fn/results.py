@@ -129,7 +129,7 @@ def value_index_key(question_id: str, value: Decimal, response_id: str) -> str:
 def counter_increments(
     questions: list[dict[str, Any]], layout: AggregateLayout, answers: dict[str, Any]
 ) -> dict[int, dict[str, Decimal]]:
-    """Return, per chunk, the counters one response adds to; chunks it does not touch are absent."""
+    """Return the counters that one response adds to, grouped by chunk. Chunks it does not touch are absent."""
     one = Decimal(1)
     chunks: dict[int, dict[str, Decimal]] = {}
     for question in questions:

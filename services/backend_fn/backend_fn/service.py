@@ -57,9 +57,10 @@ SUBMIT_MAX_ATTEMPTS = 6
 UPDATE_MAX_ATTEMPTS = 3
 EXPORT_FORMATS = ("csv", "json")
 
-# Lambda gives the backend 15 s; these timeouts let botocore's own retries
-# finish well within it.
-BOTO_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+# Short timeouts, so that one stalled connection cannot use up the backend's
+# 15 s Lambda timeout. Standard mode retries throttling and transient errors,
+# 3 attempts in all.
+BOTO_CONFIG = Config(connect_timeout=2, read_timeout=4, retries={"mode": "standard", "max_attempts": 3})
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class SurveyService:
 
     @classmethod
     def from_environment(cls) -> SurveyService:
-        """Build the service from the Lambda environment; boto3 finds the region and endpoint itself."""
+        """Build the service from the Lambda environment. boto3 reads the region and endpoint from it by itself."""
         dynamodb = boto3.resource("dynamodb", config=BOTO_CONFIG)
         sns = boto3.client("sns", config=BOTO_CONFIG)
         store = SurveyStore(dynamodb, os.environ["SURVEYS_TABLE"], os.environ["RESPONSES_TABLE"], sleep=time.sleep)
@@ -116,7 +117,7 @@ class SurveyService:
         return format_timestamp(self.clock())
 
     def owned_survey(self, caller: Caller, survey_id: Any) -> dict[str, Any]:
-        """Return the caller's survey; another owner's, a missing or a deleting survey is not found."""
+        """Return the caller's survey. Another owner's, a missing or a deleting survey raises NotFound."""
         survey_id = validate_survey_id(survey_id)
         survey = self.store.get_survey(survey_id)
         if survey is None or survey["owner_sub"] != caller.sub or survey["status"] == "deleting":
@@ -154,7 +155,7 @@ class SurveyService:
         limit = validate_limit(limit)
         start_key = decode_token(next_token, OWNER_INDEX_KEY_FIELDS)
         if start_key is not None and start_key["owner_sub"] != caller.sub:
-            raise BadRequest("next_token belongs to another listing; pass the next_token of the previous page unchanged.")
+            raise BadRequest("next_token belongs to another listing. Pass the next_token of the previous page unchanged.")
 
         def query(key: dict[str, str] | None, count: int) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
             return self.store.query_owner_surveys(caller.sub, key, count)
@@ -194,7 +195,7 @@ class SurveyService:
                 raise Conflict(
                     f"The questions of survey {survey_id} cannot change because it already has responses."
                 )
-        raise ServiceUnavailable(f"Survey {survey_id} changed during the update several times; retry the request.")
+        raise ServiceUnavailable(f"Survey {survey_id} changed during the update several times. Retry the request.")
 
     def delete_survey(self, caller: Caller, survey_id: Any) -> dict[str, Any]:
         """Mark the survey deleting, delete its responses partition and the survey, then notify.
@@ -238,7 +239,7 @@ class SurveyService:
         if start_key is not None and (
             start_key["survey_id"] != survey_id or not start_key["item_key"].startswith(RESPONSE_PREFIX)
         ):
-            raise BadRequest("next_token belongs to another survey; pass the next_token of the previous page unchanged.")
+            raise BadRequest("next_token belongs to another survey. Pass the next_token of the previous page unchanged.")
 
         def query(key: dict[str, str] | None, count: int) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
             return self.store.query_responses(survey_id, key, count)
@@ -291,9 +292,9 @@ class SurveyService:
     def submit_response(self, survey_id: Any, answers: Any, idempotency_key: Any) -> SubmitResult:
         """Store one response with its counters in one transaction, at most once per idempotency key.
 
-        Every attempt reads the survey again, so a cancelled transaction is
-        answered with the precise reason (404 or 410) or retried when the
-        survey still accepts responses.
+        Every attempt reads the survey again. A cancelled transaction therefore
+        ends with the precise error (404 or 410), or is retried while the survey
+        still accepts responses.
         """
         survey_id = validate_survey_id(survey_id)
         key = validate_idempotency_key(idempotency_key)
@@ -325,8 +326,8 @@ class SurveyService:
                     self.sleep(delay)
                     continue
                 logger.info("Submission transaction cancelled (%s), reading the survey again", cancelled)
-        logger.warning("Submission gave up after %d attempts; survey_id=%s", SUBMIT_MAX_ATTEMPTS, survey_id)
-        raise ServiceUnavailable("The survey is busy; retry the submission with the same Idempotency-Key.")
+        logger.warning("Submission to survey %s failed after %d attempts", survey_id, SUBMIT_MAX_ATTEMPTS)
+        raise ServiceUnavailable("The survey is busy. Retry the submission with the same Idempotency-Key.")
 
 
 @contextmanager
@@ -337,7 +338,7 @@ def token_rejected_by_dynamodb(start_key: dict[str, str] | None) -> Iterator[Non
     except ClientError as exc:
         if start_key is None or error_code(exc) != "ValidationException":
             raise
-        raise BadRequest("next_token is invalid; pass the next_token of the previous page unchanged.") from exc
+        raise BadRequest("next_token is invalid. Pass the next_token of the previous page unchanged.") from exc
 
 
 def survey_update_expression(

@@ -64,7 +64,7 @@ class Submission:
 
 
 class TransactionCancelled(Exception):
-    """A submission transaction was cancelled; `reasons` maps each part to its cancellation code."""
+    """A cancelled submission transaction. `reasons` maps each failed part to its cancellation code."""
 
     def __init__(self, reasons: dict[str, str]) -> None:
         super().__init__(", ".join(f"{part}: {code}" for part, code in reasons.items()) or "no reasons given")
@@ -205,10 +205,11 @@ class SurveyStore:
     def write_submission(self, submission: Submission) -> None:
         """Write a response, its counters and value-index items in one transaction.
 
-        Raises TransactionCancelled with the code of each part that failed:
-        "idempotency" when the key was already used, "survey" when the survey
-        no longer accepts responses (or its questions changed), and
-        "TransactionConflict" on the parts that a concurrent transaction held.
+        Raises TransactionCancelled with the code of each part that failed.
+        The "idempotency" part fails when the key was already used. The
+        "survey" part fails when the survey no longer accepts responses or its
+        questions changed. Parts that a concurrent transaction held fail with
+        "TransactionConflict".
         """
         parts, actions = self.submission_actions(submission)
         try:
@@ -269,8 +270,9 @@ class SurveyStore:
                     }
                 }
             )
-        for item in submission.value_index_items:
-            parts.append(f"value index {item['item_key']}")
+        for index, item in enumerate(submission.value_index_items):
+            # The part name gets logged, so it must not contain the item key, which encodes an answer.
+            parts.append(f"value index {index}")
             actions.append({"Put": {"TableName": responses_table, "Item": item}})
         return parts, actions
 
@@ -325,7 +327,7 @@ class SurveyStore:
             delay = backoff_delay(attempt, self.rng)
             logger.info("Retrying %d unprocessed deletes in %.3f s", len(requests), delay)
             self.sleep(delay)
-        raise ServiceUnavailable("The database is busy; the survey is partly deleted. Retry the delete to finish it.")
+        raise ServiceUnavailable("The database is busy and the survey is only partly deleted. Retry the delete to finish it.")
 
 
 def backoff_delay(attempt: int, rng: random.Random, base: float = 0.05, cap: float = 1.0) -> float:

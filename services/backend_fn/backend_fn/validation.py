@@ -37,9 +37,9 @@ RATING_DEFAULT_MAX = 5
 TEXT_MAX_LENGTH_LIMIT = 5000
 TEXT_MAX_LENGTH_DEFAULT = 2000
 # Number answers and bounds are limited to 1e12 and stored rounded to 6
-# decimal places: each value then has at most 19 significant digits, so the
-# DynamoDB sums (38 digits of precision) stay exact for far more responses
-# than a survey can hold.
+# decimal places, so each value has at most 19 significant digits. DynamoDB
+# numbers keep 38 digits, so the sums stay exact for far more responses than
+# a survey can hold.
 NUMBER_ABS_MAX = 10**12
 NUMBER_DECIMAL_PLACES = 6
 MAX_RESPONSES_LIMIT = 1_000_000
@@ -277,7 +277,7 @@ def assign_question_ids(questions: list[dict[str, Any]]) -> None:
         if question_id is None:
             continue
         if question_id in taken:
-            raise BadRequest(f"questions[{index}].id {question_id!r} is used by an earlier question; ids must be unique.")
+            raise BadRequest(f"questions[{index}].id {question_id!r} is already used by an earlier question. Ids must be unique.")
         taken.add(question_id)
 
     next_number = 1
@@ -332,7 +332,7 @@ def validate_options(value: Any, field: str) -> list[str]:
     seen: set[str] = set()
     for index, option in enumerate(options):
         if option in seen:
-            raise BadRequest(f"{field}[{index}] repeats the option {option!r}; options must be distinct.")
+            raise BadRequest(f"{field}[{index}] repeats the option {option!r}. Options must be distinct.")
         seen.add(option)
     return options
 
@@ -416,7 +416,7 @@ def validate_choices(question: dict[str, Any], value: Any, field: str) -> list[s
         if not isinstance(choice, str) or choice not in question["options"]:
             raise BadRequest(f"{field} contains {describe_value(choice)}, which is not one of the question's options.")
         if choice in seen:
-            raise BadRequest(f"{field} contains {describe_value(choice)} twice; choices must be distinct.")
+            raise BadRequest(f"{field} contains {describe_value(choice)} twice. Choices must be distinct.")
         seen.add(choice)
     return value
 

@@ -26,7 +26,7 @@ def optional_int(value: Any) -> int | None:
 
 
 def survey_view(item: dict[str, Any]) -> dict[str, Any]:
-    """Return the contract's Survey object; status is the stored one, "open" or "closed"."""
+    """Return the contract's Survey object with the stored status, "open" or "closed"."""
     return {
         "survey_id": item["survey_id"],
         "title": item["title"],

@@ -85,10 +85,27 @@ def create_table(dynamodb: Any, name: str, spec: dict[str, Any]) -> None:
     dynamodb.create_table(**arguments)
 
 
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SNS", "AWS_PROFILE")
+
+
+@pytest.fixture(scope="session")
+def boto_resources() -> dict[str, Any]:
+    """Create the boto3 resource and client once, because building them is slower than most tests.
+
+    They get dummy credentials and no endpoint override, so every request
+    goes to moto's in-process mock, which each test starts on its own.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ENDPOINT_VARIABLES:
+            patch.delenv(name, raising=False)
+        credentials = {"region_name": REGION, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        return {"dynamodb": boto3.resource("dynamodb", **credentials), "sns": boto3.client("sns", **credentials)}
+
+
 @pytest.fixture
 def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Point boto3 at moto's in-process mock only: dummy credentials, no endpoint override, no profile."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SNS", "AWS_PROFILE"):
+    for name in ENDPOINT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -98,13 +115,13 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def aws(aws_environment: None) -> Iterator[dict[str, Any]]:
-    """Start moto, create both tables and the topic, and return the resources."""
+def aws(aws_environment: None, boto_resources: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Start moto with fresh state, create both tables and the topic, and return the resources."""
     with mock_aws():
-        dynamodb = boto3.resource("dynamodb", region_name=REGION)
+        dynamodb = boto_resources["dynamodb"]
+        sns = boto_resources["sns"]
         create_table(dynamodb.meta.client, SURVEYS_TABLE, STACK["tables"]["surveys"])
         create_table(dynamodb.meta.client, RESPONSES_TABLE, STACK["tables"]["responses"])
-        sns = boto3.client("sns", region_name=REGION)
         topic_arn = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
         yield {"dynamodb": dynamodb, "sns": sns, "topic_arn": topic_arn}
 
@@ -180,7 +197,7 @@ def surveys_table(aws: dict[str, Any]) -> Any:
 
 @pytest.fixture
 def create_survey(service: SurveyService) -> Callable[..., dict[str, Any]]:
-    """Create a survey as OWNER (or `caller`) from SAMPLE_SURVEY with overrides; return the survey object."""
+    """Return a function that creates a survey from SAMPLE_SURVEY with overrides, as OWNER unless `caller` is given."""
 
     def create(caller: Caller = OWNER, **overrides: Any) -> dict[str, Any]:
         document = copy.deepcopy(SAMPLE_SURVEY)

@@ -216,7 +216,7 @@ def test_handler_unexpected_error_raises(app: ModuleType, service: SurveyService
 
 @pytest.fixture
 def log_output(app: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[dict[str, Any]]]:
-    """Redirect the Powertools handler to a buffer; return a reader that parses and clears it.
+    """Redirect the Powertools handler to a buffer and return a reader that parses and clears it.
 
     The handler keeps the sys.stdout it saw at import, so pytest's capsys does not see its lines.
     """
@@ -257,7 +257,7 @@ def test_handler_logs_no_email(app: ModuleType, log_output: Callable[[], list[di
     assert "owner@example.com" not in json.dumps(lines)
 
 
-def test_handler_does_not_leak_keys_between_invocations(
+def test_handler_clears_keys_per_invocation(
     app: ModuleType, log_output: Callable[[], list[dict[str, Any]]]
 ) -> None:
     create(app)

@@ -86,7 +86,7 @@ def test_results_sum_stays_exact(service: SurveyService, create_survey: Callable
     for _ in range(10):
         service.submit_response(survey["survey_id"], {"q1": 0.1}, None)
     number = service.get_results(OWNER, survey["survey_id"])["questions"][0]
-    # Float addition would give 0.09999999999999999; the stored decimals add to exactly 1.0.
+    # Adding the floats would give an average of 0.09999999999999999. The stored decimals add up to exactly 1.0.
     assert number["average"] == 0.1
 
 

@@ -104,7 +104,7 @@ def test_list_surveys_newest_first_in_pages(service: SurveyService, create_surve
     assert pages == 3
 
 
-def test_list_surveys_exact_pages_end_without_empty_page(
+def test_list_surveys_no_trailing_empty_page(
     service: SurveyService, create_survey: Callable[..., dict[str, Any]]
 ) -> None:
     for _ in range(4):
@@ -175,7 +175,7 @@ def test_list_surveys_bad_token_names_next_token(
     assert "next_token" in caught.value.message
 
 
-def test_list_surveys_token_of_other_owner_is_bad_request(
+def test_list_surveys_other_owner_token(
     service: SurveyService, create_survey: Callable[..., dict[str, Any]]
 ) -> None:
     for _ in range(2):
@@ -186,7 +186,7 @@ def test_list_surveys_token_of_other_owner_is_bad_request(
     assert "next_token" in caught.value.message
 
 
-def test_list_surveys_forged_position_stays_with_owner(
+def test_list_surveys_forged_key_stays_owned(
     service: SurveyService, create_survey: Callable[..., dict[str, Any]]
 ) -> None:
     create_survey(caller=OTHER)
