@@ -130,3 +130,59 @@ def test_no_hard_coded_account_or_region(path: Path) -> None:
         assert not ACCOUNT_ID.search(line), f"{path.name}:{number} contains what looks like an account id"
         assert not REGION_NAME.search(line), f"{path.name}:{number} names a region; use local.region"
 
+
+
+def configuration_text() -> str:
+    """Return the .tf files without their comment lines."""
+    lines = []
+    for path in TF_FILES:
+        lines += [line for line in path.read_text(encoding="utf-8").splitlines() if not line.lstrip().startswith(("#", "//"))]
+    return "\n".join(lines)
+
+
+def declared_resources(config: TerraformConfig) -> set[str]:
+    return {
+        f"{resource_type}.{name}"
+        for parsed in config.files.values()
+        for block in parsed.get("resource", [])
+        for resource_type, resources in block.items()
+        for name in resources
+    }
+
+
+def declared_data_sources(config: TerraformConfig) -> set[str]:
+    return {f"{data_type}.{name}" for data_type in config.data_types() for name in config.data_sources(data_type)}
+
+
+# `terraform validate` needs the provider, so these catch the typos it would.
+def test_variable_references_declared(terraform_config: TerraformConfig) -> None:
+    referenced = set(re.findall(r"\bvar\.([a-z0-9_]+)", configuration_text()))
+    undeclared = referenced - set(terraform_config.variables())
+    assert not undeclared, f"undeclared variables: {sorted(undeclared)}"
+
+
+def test_local_references_declared(terraform_config: TerraformConfig) -> None:
+    referenced = set(re.findall(r"\blocal\.([a-z0-9_]+)", configuration_text()))
+    undeclared = referenced - set(terraform_config.locals())
+    assert not undeclared, f"undeclared locals: {sorted(undeclared)}"
+
+
+def test_resource_references_declared(terraform_config: TerraformConfig) -> None:
+    text = configuration_text()
+    referenced = {f"{kind}.{name}" for kind, name in re.findall(r"(?<![.\w])(aws_[a-z0-9_]+)\.([a-z0-9_]+)", text)}
+    undeclared = referenced - declared_resources(terraform_config)
+    assert not undeclared, f"undeclared resources: {sorted(undeclared)}"
+
+
+def test_data_references_declared(terraform_config: TerraformConfig) -> None:
+    referenced = {f"{kind}.{name}" for kind, name in re.findall(r"\bdata\.(aws_[a-z0-9_]+)\.([a-z0-9_]+)", configuration_text())}
+    undeclared = referenced - declared_data_sources(terraform_config)
+    assert not undeclared, f"undeclared data sources: {sorted(undeclared)}"
+
+
+def test_locals_and_variables_used(terraform_config: TerraformConfig) -> None:
+    text = configuration_text()
+    unused_variables = {name for name in terraform_config.variables() if f"var.{name}" not in text}
+    unused_locals = {name for name in terraform_config.locals() if not re.search(rf"\blocal\.{name}\b", text)}
+    assert not unused_variables, f"unused variables: {sorted(unused_variables)}"
+    assert not unused_locals, f"unused locals: {sorted(unused_locals)}"
