@@ -23,7 +23,13 @@ export const LIMITS = {
   textMaxLength: 5000,
   textDefaultMaxLength: 2000,
   maxResponsesMax: 1_000_000,
+  // The API stores numbers exactly only within this magnitude.
+  numberAbsMax: 1e12,
 };
+
+function outsideNumberRange(value) {
+  return Math.abs(value) > LIMITS.numberAbsMax;
+}
 
 export function isChoice(type) {
   return type === "single_choice" || type === "multiple_choice";
@@ -149,6 +155,11 @@ function validateNumberRange(question, path, add) {
   if (max !== undefined && max !== null && !Number.isFinite(max)) {
     add(`${path}.max`, "The maximum must be a number or empty.");
   }
+  for (const [name, value] of [["min", min], ["max", max]]) {
+    if (Number.isFinite(value) && outsideNumberRange(value)) {
+      add(`${path}.${name}`, "Use a number from -1,000,000,000,000 to 1,000,000,000,000.");
+    }
+  }
   if (Number.isFinite(min) && Number.isFinite(max) && min > max) {
     add(`${path}.max`, "The maximum must not be below the minimum.");
   }
@@ -180,6 +191,9 @@ export function validateAnswer(question, value) {
 function validateNumberAnswer(question, value) {
   if (typeof value !== "number" || !Number.isFinite(value)) {
     return "Enter a number, for example 12 or 3.5.";
+  }
+  if (outsideNumberRange(value)) {
+    return "Enter a number from -1,000,000,000,000 to 1,000,000,000,000.";
   }
   const hasMin = typeof question.min === "number";
   const hasMax = typeof question.max === "number";

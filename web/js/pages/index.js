@@ -63,7 +63,8 @@ function passwordRuleProblem(password) {
 function showFormError(form, error) {
   const input = error.field ? form.elements[error.field] : null;
   if (input && error.status === 400) {
-    setFieldError(input, error.message);
+    // Messages start with the field name ("code is wrong; ..."), lower case.
+    setFieldError(input, error.message.charAt(0).toUpperCase() + error.message.slice(1));
     input.focus();
   } else {
     showAlert(error.message);
