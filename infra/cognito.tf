@@ -57,7 +57,8 @@ resource "aws_cognito_user_pool_client" "this" {
   user_pool_id = aws_cognito_user_pool.this[0].id
 
   # The frontend function calls InitiateAuth with USER_PASSWORD_AUTH and
-  # REFRESH_TOKEN_AUTH; a browser app cannot keep a client secret.
+  # REFRESH_TOKEN_AUTH. Without a secret it sends no SECRET_HASH, and the
+  # client id is public anyway, in the web app's config.json.
   generate_secret     = false
   explicit_auth_flows = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
 

@@ -28,7 +28,7 @@ variable "tags" {
 }
 
 variable "identity_provider" {
-  description = "Who issues the tokens the frontend accepts: cognito creates a Cognito user pool; local_jwks creates none and uses the local signer given by the local_* variables (LocalStack's free edition has no Cognito)."
+  description = "Token issuer the frontend trusts. cognito creates a Cognito user pool. local_jwks creates none and trusts the local signer named by the local_* variables, for LocalStack's free edition, which has no Cognito."
   type        = string
   default     = "cognito"
 
@@ -101,7 +101,7 @@ variable "aws_endpoint_url" {
 }
 
 variable "localstack_website_domain" {
-  description = "With aws_endpoint_url set: host suffix and port of LocalStack's S3 website endpoint; website_url is http://<bucket>.<this>."
+  description = "With aws_endpoint_url set: host suffix and port of LocalStack's S3 website endpoint. website_url is http://<bucket>.<this value>."
   type        = string
   default     = "s3-website.localhost.localstack.cloud:4566"
 
@@ -112,7 +112,7 @@ variable "localstack_website_domain" {
 }
 
 variable "cors_allow_origin" {
-  description = "Value of Access-Control-Allow-Origin on every API response. null uses the website's S3 website origin; \"*\" allows any origin."
+  description = "Value of Access-Control-Allow-Origin on every API response. null uses the website's S3 website origin, and \"*\" allows any origin."
   type        = string
   default     = null
 
@@ -135,7 +135,7 @@ variable "force_destroy_buckets" {
 }
 
 variable "notification_email" {
-  description = "Email address subscribed to the notifications topic; empty for no subscription. AWS sends a confirmation link first."
+  description = "Email address subscribed to the notifications topic, or empty for no subscription. AWS sends a confirmation link first."
   type        = string
   default     = ""
 

@@ -5,7 +5,7 @@ locals {
   # config.json is generated below, so a copy in web/ (for local testing) is not uploaded.
   web_files = setsubtract(fileset(local.web_dir, "**"), ["config.json"])
 
-  # S3 returns the stored Content-Type, and browsers refuse modules and stylesheets sent as octet-stream.
+  # S3 returns the stored Content-Type, and browsers reject modules and stylesheets sent as octet-stream.
   mime_types = {
     ".css"         = "text/css; charset=utf-8"
     ".gif"         = "image/gif"
