@@ -8,13 +8,14 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 BROWSER_DIR := tests/browser
 
-.PHONY: up test install test-tools package bench clean help
+.PHONY: up test install test-tools test-infra package bench localstack-up localstack-down clean help
 
 help:
 	@echo "make up       start the offline stack and the web app on 127.0.0.1 (Ctrl-C stops it)"
 	@echo "make test     run every test (installs what the tests need first)"
 	@echo "make package  build the Lambda zips into build/"
 	@echo "make bench    run the benchmarks and print the table"
+	@echo "make localstack-up / localstack-down   the same app on LocalStack (needs Docker)"
 
 $(STAMP): pyproject.toml
 	@echo "==> Creating the virtualenv in $(VENV) and installing the dependencies"
@@ -37,11 +38,20 @@ test-tools: $(STAMP)
 test: $(STAMP) test-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+test-infra: $(STAMP) test-tools
+	$(BIN)/python -m pytest tests/infra $(PYTEST_ARGS)
+
 package: $(STAMP)
 	$(BIN)/python scripts/package.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+localstack-up:
+	HOST_UID=$$(id -u) HOST_GID=$$(id -g) docker compose up --build
+
+localstack-down:
+	docker compose down --volumes
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) build .pytest_cache test-artifacts $(BROWSER_DIR)/node_modules
