@@ -77,6 +77,11 @@ def show_builder(page: Any, stack: BrowserStack, owner: User, **_: Any) -> None:
     page.locator(".field-error").first.wait_for()
 
 
+def show_locked_editor(page: Any, stack: BrowserStack, owner: User, results_survey: dict[str, Any], **_: Any) -> None:
+    sign_in(page, stack, owner, next_page=f"edit.html?id={results_survey['survey_id']}")
+    page.locator("#survey-form").wait_for()
+
+
 def show_results(page: Any, stack: BrowserStack, owner: User, results_survey: dict[str, Any], **_: Any) -> None:
     sign_in(page, stack, owner, next_page=f"survey.html?id={results_survey['survey_id']}")
     page.locator("#responses-table tbody tr").first.wait_for()
@@ -107,6 +112,7 @@ PAGES: dict[str, Callable[..., None]] = {
     "sign-up-errors": show_sign_up_errors,
     "dashboard": show_dashboard,
     "builder-errors": show_builder,
+    "editor-locked": show_locked_editor,
     "results": show_results,
     "respond-errors": show_respond,
     "respond-thanks": show_thanks,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import BrowserStack
+from tests.browser.conftest import BrowserStack, run_axe
 from tests.support.stack import TEST_PASSWORD, StackUnderTest
 
 pytestmark = pytest.mark.browser
@@ -36,6 +36,12 @@ def start_sign_up(page: Any, stack: BrowserStack, email: str) -> None:
     form.get_by_label("Password").fill(TEST_PASSWORD)
     form.get_by_role("button", name="Create account").click()
     page.get_by_role("heading", name="Confirm your email").wait_for()
+
+
+def test_confirmation_view_has_no_axe_violations(page: Any, confirming_stack: BrowserStack, axe_source: str) -> None:
+    start_sign_up(page, confirming_stack, confirming_stack.api.new_email("axe"))
+
+    assert run_axe(page, axe_source) == []
 
 
 def test_confirmation_code_signs_in(page: Any, confirming_stack: BrowserStack) -> None:

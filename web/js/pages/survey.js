@@ -180,6 +180,15 @@ async function loadResponses() {
   }
 }
 
+/** Keep keyboard focus on a paging button, or the table when the pressed one is now hidden. */
+function keepPagingFocus(pressed) {
+  if (!pressed.hidden) {
+    pressed.focus();
+  } else if (!$("responses-wrap").hidden) {
+    $("responses-wrap").focus();
+  }
+}
+
 // --- CSV export --------------------------------------------------------------
 
 function fileName(title) {
@@ -264,13 +273,15 @@ async function init() {
   $("download-csv").addEventListener("click", downloadCsv);
   $("delete-survey").addEventListener("click", openDeleteDialog);
   $("confirm-delete").addEventListener("click", confirmDelete);
-  $("responses-next").addEventListener("click", () => {
+  $("responses-next").addEventListener("click", async () => {
     pageTokens.push($("responses-next").dataset.token);
-    loadResponses();
+    await loadResponses();
+    keepPagingFocus($("responses-next"));
   });
-  $("responses-prev").addEventListener("click", () => {
+  $("responses-prev").addEventListener("click", async () => {
     pageTokens.pop();
-    loadResponses();
+    await loadResponses();
+    keepPagingFocus($("responses-prev"));
   });
 
   await Promise.all([loadResults(), loadResponses()]);
