@@ -132,7 +132,7 @@ class PageWatch:
 
 @pytest.fixture
 def open_page(playwright_browser: Any) -> Iterator[Callable[..., Any]]:
-    """Return a factory of pages in fresh contexts; checks each page for script errors and CSP violations at the end."""
+    """Return a factory of pages in fresh contexts. At the end, fail on any page's script errors or CSP violations."""
     opened: list[tuple[Any, Any, PageWatch]] = []
 
     def factory(viewport: str = "desktop", **context_options: Any) -> Any:
@@ -177,7 +177,7 @@ def axe_source() -> str:
 
 
 def run_axe(page: Any, axe_source: str) -> list[str]:
-    """Run axe-core on the page; return one line per violation.
+    """Run axe-core on the page and return one line per violation.
 
     `page.add_script_tag` inserts an inline script, which the site's CSP
     blocks, so the source runs through `page.evaluate` (DevTools protocol,

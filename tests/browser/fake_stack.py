@@ -3,7 +3,7 @@
 The browser tests run against the offline stack by default. Setting
 `SURVEY_BROWSER_STACK=fake` runs them against this module instead: two
 threads on free 127.0.0.1 ports, one serving `web/` with the offline stack's
-Content-Security-Policy, one answering the API routes with the contract's
+Content-Security-Policy, one serving the API routes with the contract's
 shapes, status codes and CORS headers. It checks fewer survey rules than the
 real backend, so it is for working on the pages, not for judging the API.
 """
@@ -75,7 +75,7 @@ class FakeState:
 
 
 class FakeApi:
-    """WSGI app answering the contract's routes from memory."""
+    """WSGI app that serves the contract's routes from memory."""
 
     def __init__(self, web_origin: str, require_code: bool = False) -> None:
         self.web_origin = web_origin

@@ -52,7 +52,7 @@ def test_confirmation_code_signs_in(page: Any, confirming_stack: BrowserStack) -
     page.get_by_role("button", name="Confirm").click()
 
     page.get_by_role("heading", name="My surveys").wait_for()
-    assert page.locator("#who").inner_text() == email
+    assert page.locator("#account-email").inner_text() == email
 
 
 def test_confirmation_wrong_code_shown_by_field(page: Any, confirming_stack: BrowserStack) -> None:
@@ -88,4 +88,4 @@ def test_confirmation_unconfirmed_sign_in_asks_for_code(page: Any, confirming_st
     page.get_by_role("button", name="Confirm").click()
 
     page.get_by_role("heading", name="My surveys").wait_for()
-    assert page.locator("#who").inner_text() == email
+    assert page.locator("#account-email").inner_text() == email

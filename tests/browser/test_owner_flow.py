@@ -89,7 +89,7 @@ def test_owner_journey_from_sign_up_to_delete(open_page: Any, browser_stack: Bro
 
     page.reload()
     page.get_by_role("heading", name="My surveys").wait_for()
-    assert page.locator("#who").inner_text() == email
+    assert page.locator("#account-email").inner_text() == email
 
     build_survey(page)
     page.get_by_role("heading", name="Lunch survey").wait_for()
@@ -153,15 +153,15 @@ def test_owner_journey_from_sign_up_to_delete(open_page: Any, browser_stack: Bro
     page.get_by_role("heading", name="My surveys").wait_for()
     page.get_by_text('The survey "Lunch survey" was deleted.').wait_for()
     page.get_by_text("You have no surveys yet.").wait_for()
-    gone = browser_stack.api.get("/survey", params={"survey_id": survey_id}, headers=browser_user(browser_stack, email).headers)
-    assert gone.status_code == 404
+    lookup = browser_stack.api.get("/survey", params={"survey_id": survey_id}, headers=browser_user(browser_stack, email).headers)
+    assert lookup.status_code == 404
 
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("heading", name="Sign in").wait_for()
     assert page.get_by_text("You are signed out.").is_visible()
     page.reload()
     page.get_by_role("heading", name="Sign in").wait_for()
-    assert page.locator("#who").is_hidden()
+    assert page.locator("#account-email").is_hidden()
 
 
 def browser_user(stack: BrowserStack, email: str) -> Any:

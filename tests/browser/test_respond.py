@@ -85,7 +85,7 @@ def test_respond_double_click_stores_one_response(page: Any, browser_stack: Brow
 
 
 def test_respond_retry_after_lost_answer_stores_once(page: Any, browser_stack: BrowserStack, owner: User) -> None:
-    """The first submission reaches the API but its answer is lost; the retry reuses the Idempotency-Key."""
+    """The first submission reaches the API, but the browser gets a dropped connection. The retry reuses the key."""
     survey = browser_stack.create_survey(owner)
     open_survey(page, browser_stack, survey["survey_id"])
     fill_required(page)

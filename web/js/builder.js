@@ -59,8 +59,9 @@ function parseNumber(value) {
 }
 
 /**
- * The editor of a question list. `onChange` runs after every edit; `render()`
- * rebuilds the cards after a structural change (add, remove, move, type).
+ * The editor of a question list. Every edit writes straight into `questions`,
+ * and `render()` rebuilds the cards after a structural change (add, remove,
+ * move, type).
  */
 export class QuestionEditor {
   constructor(container, questions, { locked = false } = {}) {

@@ -70,19 +70,6 @@ export function replaceChildren(node, ...children) {
   append(node, children);
 }
 
-/** Show or hide an element with the `hidden` attribute (styled in app.css). */
-export function setHidden(node, hidden) {
-  node.hidden = Boolean(hidden);
-}
-
-let idCounter = 0;
-
-/** Return a document-unique id with this prefix, for label/aria wiring. */
-export function uniqueId(prefix) {
-  idCounter += 1;
-  return `${prefix}-${idCounter}`;
-}
-
 /** Format an ISO 8601 timestamp for people, in the browser's locale and time zone. */
 export function formatDate(iso) {
   if (!iso) {

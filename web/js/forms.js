@@ -64,7 +64,7 @@ export function clearFieldErrors(root) {
   }
 }
 
-/** Disable a button while `work` runs; returns work's result. */
+/** Disable a button and show `busyLabel` while `work` runs, then return work's result. */
 export async function whileBusy(button, busyLabel, work) {
   const label = button.textContent;
   button.disabled = true;

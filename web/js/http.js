@@ -56,7 +56,7 @@ export function apiUrl(config, path, query = {}) {
 /**
  * Send one request to the API and return the parsed JSON body (or the text for
  * non-JSON responses). Throws ApiError with the API's `message` on a non-2xx
- * status, and with a connection message when the request never got an answer.
+ * status, and with a connection message when the request got no response at all.
  */
 export async function request(path, { method = "GET", query, body, headers = {}, raw = false } = {}) {
   const config = await loadConfig();
@@ -122,7 +122,7 @@ function fallbackMessage(status) {
 }
 
 // Validation messages name the field first or inside the text, as in
-// "questions[2].options: must have at least 2 options" or "answers.q3 is required".
+// "questions[2].options must contain 2 to 50 options, got 1." or "answers.q3 is required.".
 const FIELD_PATTERN =
   /\b(questions\[\d+\](?:\.[a-z_]+(?:\[\d+\])?)?|answers(?:\.|\[)["']?[A-Za-z0-9_-]+["']?\]?|title|description|closes_at|max_responses|questions|email|password|code|status)\b/;
 

@@ -1,7 +1,7 @@
 // The header of the signed-in pages: who is signed in and the sign-out button.
 import { currentSession, requireSession, signOut } from "./session.js";
 
-/** Fill the header for a signed-in page; returns the session or null after redirecting to sign-in. */
+/** Fill the header of a signed-in page and return the session, or redirect to sign-in and return null. */
 export function initOwnerPage() {
   const session = requireSession();
   if (!session) {
@@ -14,12 +14,12 @@ export function initOwnerPage() {
 /** Show the account's email and wire the sign-out button. */
 export function showAccount(session = currentSession()) {
   const nav = document.getElementById("site-nav");
-  const who = document.getElementById("who");
+  const accountEmail = document.getElementById("account-email");
   const button = document.getElementById("sign-out");
   if (!nav || !session) {
     return;
   }
-  who.textContent = session.email || "";
+  accountEmail.textContent = session.email || "";
   nav.hidden = false;
   button.addEventListener("click", () => {
     signOut("You are signed out.");

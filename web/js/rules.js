@@ -16,7 +16,7 @@ export const LIMITS = {
   questionTextMax: 500,
   optionsMin: 2,
   optionsMax: 50,
-  // NOTE: the contract gives no option length limit; 200 matches the backend's choice.
+  // NOTE: the API documents no option length limit; 200 is the backend's own (OPTION_MAX_LENGTH).
   optionTextMax: 200,
   ratingLowest: 0,
   ratingHighest: 10,
@@ -165,7 +165,7 @@ function validateNumberRange(question, path, add) {
   }
 }
 
-/** Validate one answer of a respondent; returns a message or null when valid. */
+/** Validate one answer of a respondent. Returns a message, or null when the answer is valid. */
 export function validateAnswer(question, value) {
   const empty =
     value === undefined || value === null || value === "" || (Array.isArray(value) && value.length === 0);

@@ -62,7 +62,7 @@ export function takeNotice() {
   return notice;
 }
 
-/** Exchange the refresh token for new tokens; one exchange at a time per page. */
+/** Exchange the refresh token for new tokens. Concurrent callers share one exchange. */
 function refreshTokens(session) {
   if (!refreshInFlight) {
     refreshInFlight = request("/auth/refresh", {
@@ -86,7 +86,7 @@ function refreshTokens(session) {
   return refreshInFlight;
 }
 
-/** The session expired and could not be renewed: back to sign-in with a message. */
+/** Sign out and go back to sign-in with a message, because the session expired and could not be renewed. */
 function expireSession() {
   signOut("Your session has expired. Please sign in again.");
   redirectToSignIn();

@@ -54,7 +54,7 @@ const TOP_LEVEL_INPUTS = {
   max_responses: "survey-max-responses",
 };
 
-/** Place an error next to the field that `path` names; returns the input, or null when none matches. */
+/** Place an error next to the field that `path` names. Returns that input, or null when no field matches. */
 function showFieldError(path, message) {
   let inputId = TOP_LEVEL_INPUTS[path] || null;
   if (path === "questions") {

@@ -39,7 +39,12 @@ function validateCredentials(form, { newPassword }) {
     setFieldError(email, "Enter an email address like name@example.com.");
     valid = false;
   }
-  const passwordProblem = newPassword ? passwordRuleProblem(password.value) : password.value ? null : "Enter your password.";
+  let passwordProblem = null;
+  if (newPassword) {
+    passwordProblem = passwordRuleProblem(password.value);
+  } else if (!password.value) {
+    passwordProblem = "Enter your password.";
+  }
   if (passwordProblem) {
     setFieldError(password, passwordProblem);
     valid = false;
@@ -215,9 +220,11 @@ async function loadSurveys({ append }) {
     }
     nextToken = page.next_token || null;
     more.hidden = !nextToken;
-    const shown = list.children.length;
+    const listedCount = list.children.length;
     status.textContent =
-      shown === 0 ? "You have no surveys yet." : `Showing ${shown} ${shown === 1 ? "survey" : "surveys"}.`;
+      listedCount === 0
+        ? "You have no surveys yet."
+        : `Showing ${listedCount} ${listedCount === 1 ? "survey" : "surveys"}.`;
   } catch (error) {
     status.textContent = "";
     showAlert(error.message);

@@ -52,14 +52,14 @@ function renderStatus() {
 }
 
 async function toggleStatus() {
-  const wanted = survey.status === "open" ? "closed" : "open";
+  const nextStatus = survey.status === "open" ? "closed" : "open";
   const toggle = $("status-switch");
   toggle.disabled = true;
   showAlert(null);
   try {
-    survey = await authRequest("/survey", { method: "PATCH", query: { survey_id: surveyId }, body: { status: wanted } });
+    survey = await authRequest("/survey", { method: "PATCH", query: { survey_id: surveyId }, body: { status: nextStatus } });
     renderSurvey();
-    showNotice(wanted === "open" ? "The survey is open again." : "The survey is closed.");
+    showNotice(nextStatus === "open" ? "The survey is open again." : "The survey is closed.");
   } catch (error) {
     showAlert(error.message);
   } finally {
