@@ -18,6 +18,10 @@ from backend_fn.validation import is_json_integer
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
+# Lambda limits a synchronous response payload to 6 MB. A page is cut short
+# before its JSON exceeds 5 MiB, because 100 responses with long text answers
+# could exceed the limit.
+PAGE_MAX_BYTES = 5 * 1024 * 1024
 # DynamoDB key attributes are at most 2048 bytes (hash) and 1024 bytes (range).
 # A token value longer than this cannot come from one of our keys.
 _MAX_KEY_VALUE_LENGTH = 1024
@@ -57,6 +61,28 @@ def decode_token(token: Any, fields: tuple[str, ...]) -> Key | None:
         if not isinstance(value, str) or not 1 <= len(value) <= _MAX_KEY_VALUE_LENGTH:
             raise invalid
     return key
+
+
+def fit_to_payload(
+    items: list[dict[str, Any]],
+    last_key: Key | None,
+    render: Callable[[dict[str, Any]], dict[str, Any]],
+    key_fields: tuple[str, ...],
+) -> tuple[list[dict[str, Any]], Key | None]:
+    """Render items until their JSON would exceed PAGE_MAX_BYTES, and return them with the key to continue from.
+
+    The first item is always kept, so a page is never empty while items remain.
+    """
+    rendered: list[dict[str, Any]] = []
+    size = 0
+    for index, item in enumerate(items):
+        view = render(item)
+        size += len(json.dumps(view)) + 1
+        if rendered and size > PAGE_MAX_BYTES:
+            previous = items[index - 1]
+            return rendered, {field: previous[field] for field in key_fields}
+        rendered.append(view)
+    return rendered, last_key
 
 
 def collect_page(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from backend_fn import export
+from backend_fn import export, paging
 from backend_fn.errors import BadRequest, NotFound, PayloadTooLarge
 from backend_fn.paging import encode_token
 from backend_fn.service import SurveyService
@@ -183,3 +183,26 @@ def test_export_other_owner_is_not_found(service: SurveyService, create_survey: 
     survey_id = create_survey()["survey_id"]
     with pytest.raises(NotFound):
         service.export_responses(OTHER, survey_id, "csv")
+
+
+def test_list_responses_page_fits_payload(
+    service: SurveyService, create_survey: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    survey_id = create_survey()["survey_id"]
+    for index in range(6):
+        service.submit_response(survey_id, {**SAMPLE_ANSWERS, "q5": f"{index}" + "x" * 400}, None)
+    monkeypatch.setattr(paging, "PAGE_MAX_BYTES", 1200)
+
+    seen: list[str] = []
+    sizes: list[int] = []
+    token = None
+    for _ in range(10):
+        page = service.list_responses(OWNER, survey_id, 100, token)
+        sizes.append(len(page["responses"]))
+        seen.extend(item["answers"]["q5"][0] for item in page["responses"])
+        token = page["next_token"]
+        if token is None:
+            break
+    assert token is None
+    assert seen == [str(index) for index in range(6)]
+    assert max(sizes) < 6
