@@ -2,8 +2,7 @@
 
 The suite runs against the offline stack started by the shared `stack`
 fixture, or against an already deployed site when `SURVEY_API_URL` and
-`SURVEY_WEBSITE_URL` are set. `SURVEY_BROWSER_STACK=fake` swaps in the
-in-memory stand-in of `fake_stack.py` for quick work on the pages.
+`SURVEY_WEBSITE_URL` are set.
 """
 from __future__ import annotations
 
@@ -92,22 +91,11 @@ class BrowserStack:
 
 
 @pytest.fixture(scope="session")
-def browser_stack(request: pytest.FixtureRequest) -> Iterator[BrowserStack]:
-    if os.environ.get("SURVEY_BROWSER_STACK") == "fake":
-        from tests.browser.fake_stack import FakeStack
-
-        fake = FakeStack().start()
-        try:
-            yield BrowserStack(api=StackUnderTest(api_url=fake.api_url), website_url=fake.website_url)
-        finally:
-            fake.stop()
-        return
-
-    stack: StackUnderTest = request.getfixturevalue("stack")
+def browser_stack(stack: StackUnderTest) -> BrowserStack:
     website_url = stack.outputs.get("website_url") or os.environ.get("SURVEY_WEBSITE_URL")
     if not website_url:
         pytest.skip("The browser tests need the website: set SURVEY_WEBSITE_URL for a deployed stack.")
-    yield BrowserStack(api=stack, website_url=website_url)
+    return BrowserStack(api=stack, website_url=website_url)
 
 
 @pytest.fixture(scope="session")
