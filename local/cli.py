@@ -69,6 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", type=str.upper, choices=LOG_LEVELS,
         help=f"minimum level of the terminal log and of the functions' Powertools log (default INFO; env {ENVIRONMENT_VARIABLES['log_level']})",
     )
+    up.add_argument(
+        "--data-dir", metavar="DIR",
+        help="folder where the stack keeps its state (tables, objects, users, outbox) between runs; '' keeps it "
+        f"in memory (default .local-data in the repository; env {ENVIRONMENT_VARIABLES['data_dir']})",
+    )
+    up.add_argument(
+        "--persist", action=argparse.BooleanOptionalAction, default=None,
+        help="keep the state in the data folder; --no-persist keeps it in memory only, for fast throwaway runs "
+        f"(default on, and on whenever --data-dir is given; env {ENVIRONMENT_VARIABLES['persist']})",
+    )
+    up.add_argument(
+        "--reset", action="store_true",
+        help="delete the state saved in the data folder before starting, so the stack starts empty",
+    )
     up.set_defaults(handler=run_up)
 
     outputs = commands.add_parser("outputs", help="print the running stack's outputs (URLs, names) as JSON")
@@ -121,8 +135,13 @@ def run_up(args: argparse.Namespace) -> int:
             "require_confirmation": args.require_confirmation,
             "notification_email": args.notification_email,
             "log_level": args.log_level,
+            "data_dir": args.data_dir,
+            # An explicit --data-dir means the caller wants the state kept, whatever the environment says.
+            "persist": True if args.persist is None and args.data_dir else args.persist,
         }
     )
+    if args.reset and config.data_dir is None:
+        raise ConfigError("--reset deletes the saved state of a data folder, but this stack keeps its state in memory.")
     configure_logging(config.log_level)
     if config.host not in (DEFAULT_HOST, "localhost", "::1"):
         logger.warning(
@@ -134,7 +153,7 @@ def run_up(args: argparse.Namespace) -> int:
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda number, frame: stop_requested.set())
 
-    stack = OfflineStack(config)
+    stack = OfflineStack(config, reset_state=args.reset)
     try:
         stack.start()
     except StackStartError as error:

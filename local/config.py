@@ -17,6 +17,8 @@ DEFAULT_PREFIX = "survey"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_NOTIFICATION_EMAIL = "notifications@example.com"
 DEFAULT_LOG_LEVEL = "INFO"
+# Where `python -m local up` keeps the stack's state between runs; gitignored.
+DEFAULT_DATA_DIR = REPO_ROOT / ".local-data"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 # Environment variable read for each setting when the command line does not give it.
@@ -31,6 +33,7 @@ ENVIRONMENT_VARIABLES = {
     "notification_email": "SURVEY_LOCAL_NOTIFICATION_EMAIL",
     "log_level": "SURVEY_LOCAL_LOG_LEVEL",
     "data_dir": "SURVEY_LOCAL_DATA_DIR",
+    "persist": "SURVEY_LOCAL_PERSIST",
 }
 
 _WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
@@ -52,8 +55,9 @@ class StackConfig:
     require_confirmation: bool = False
     notification_email: str = DEFAULT_NOTIFICATION_EMAIL
     log_level: str = DEFAULT_LOG_LEVEL
-    # TODO: persist users, tables and objects here between runs. Until then all state is in memory.
-    data_dir: Path = Path(".local-data")
+    # Folder of the saved state (see local/persistence); None keeps every state in memory.
+    # from_sources defaults it to DEFAULT_DATA_DIR, so `make up` keeps its data.
+    data_dir: Path | None = None
     repo_root: Path = REPO_ROOT
     # Deterministic, so tokens, outputs and the web app's config.json stay the same across restarts.
     user_pool_id: str = field(default="")
@@ -90,7 +94,8 @@ class StackConfig:
     def from_sources(cls, options: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> StackConfig:
         """Build the settings from options (None means unset), then environment variables, then defaults.
 
-        The web port defaults to the edge port + 1.
+        The web port defaults to the edge port + 1. The data folder defaults to DEFAULT_DATA_DIR;
+        `persist` false or an empty `data_dir` option keeps the state in memory.
         """
         options = dict(options or {})
         environ = os.environ if environ is None else environ
@@ -103,8 +108,9 @@ class StackConfig:
                 values[name] = value
         if "log_level" in values:
             values["log_level"] = str(values["log_level"]).upper()
-        if "data_dir" in values:
-            values["data_dir"] = Path(values["data_dir"])
+        persist = values.pop("persist", True)
+        data_dir = values.get("data_dir", DEFAULT_DATA_DIR)
+        values["data_dir"] = Path(data_dir).expanduser() if persist and data_dir != "" else None
         values.setdefault("web_port", values.get("port", DEFAULT_PORT) + 1)
         return cls(**values)
 
@@ -147,7 +153,7 @@ def _parse(name: str, variable: str, raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise ConfigError(f"Invalid {variable}={raw!r}: expected a port number.") from None
-    if name == "require_confirmation":
+    if name in ("require_confirmation", "persist"):
         lowered = raw.strip().lower()
         if lowered in ("1", "true", "yes", "on"):
             return True

@@ -5,6 +5,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from typing import Protocol
 
 
 def utc_timestamp(now: datetime) -> str:
@@ -22,6 +23,12 @@ class OutboxMessage:
     source: str
 
 
+class MessageLog(Protocol):
+    """Durable storage of outbox messages, such as the data folder's outbox file."""
+
+    def append(self, message: dict[str, str]) -> None: ...
+
+
 class Outbox:
     """Thread-safe list of sent emails, oldest first."""
 
@@ -29,10 +36,20 @@ class Outbox:
         self._clock = clock
         self._lock = threading.Lock()
         self._messages: list[OutboxMessage] = []
+        self._log: MessageLog | None = None
+
+    def persist_to(self, log: MessageLog) -> None:
+        """Write every message added from now on to `log` before `add` returns."""
+        with self._lock:
+            self._log = log
 
     def add(self, to: str, subject: str, body: str, source: str) -> OutboxMessage:
+        """Store a message; with a log, raise OSError and keep nothing when the log write fails."""
         message = OutboxMessage(to=to, subject=subject, body=body, sent_at=utc_timestamp(self._clock()), source=source)
         with self._lock:
+            # Under the lock, so the log's order is the list's order.
+            if self._log is not None:
+                self._log.append(asdict(message))
             self._messages.append(message)
         return message
 

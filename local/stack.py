@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import IO, Any, Protocol
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -18,6 +19,7 @@ from local.edge import INTERNAL_USER_AGENT, CognitoApp, EdgeApp, WsgiApp, create
 from local.names import StackNames
 from local.outbox import Outbox
 from local.outputs import stack_outputs
+from local.persistence import DataDirLockedError, RestoreSummary, StateStore, StateStoreError
 from local.provision import WebsiteSettings, provision
 from local.sns_email import install_email_delivery
 from local.website import WebsiteApp
@@ -99,7 +101,9 @@ class OfflineStack:
         runtime_factory: RuntimeFactory = default_runtime,
         api_proxy_factory: ApiProxyFactory = default_api_proxy,
         moto_app_factory: Callable[[], WsgiApp] = create_moto_app,
+        reset_state: bool = False,
     ) -> None:
+        """`reset_state` deletes the state saved in `config.data_dir` before the stack restores it."""
         self.config = config
         self.names = StackNames(config.prefix, config.account_id, config.region, repo_root=config.repo_root)
         self.outbox = Outbox()
@@ -109,6 +113,8 @@ class OfflineStack:
         self._runtime_factory = runtime_factory
         self._api_proxy_factory = api_proxy_factory
         self._moto_app_factory = moto_app_factory
+        self._reset_state = reset_state
+        self.state_store: StateStore | None = None
         self.cognito: CognitoApp | None = None
         self.runtime: Runtime | None = None
         # Bound servers with the thread that serves each, None until it serves.
@@ -188,6 +194,10 @@ class OfflineStack:
 
     def _start_parts(self) -> None:
         assert self.edge is not None
+        if self.config.data_dir is not None:
+            self._restore_state(self.config.data_dir)
+        else:
+            self._print("State           in memory only; nothing is kept after the stack stops")
         self._serve("edge")
         self.status.set("edge", RUNNING)
         self.status.set("moto", RUNNING)
@@ -195,6 +205,9 @@ class OfflineStack:
 
         self._uninstall_email_delivery = install_email_delivery(self.outbox)
         self.cognito = self._cognito_factory(self.config, self.outbox)
+        if self.state_store is not None:
+            self.cognito = self.state_store.attach_cognito(self.cognito)  # type: ignore[arg-type]
+            self._print(_restore_line(self.state_store.summary))
         self.edge.cognito = self.cognito
         self.status.set("cognito-idp", RUNNING)
         self._print(f"Cognito         user pool {self.config.user_pool_id}, client {self.config.user_pool_client_id}")
@@ -231,6 +244,24 @@ class OfflineStack:
         self.edge.apigateway_app = self._api_proxy_factory(self.runtime, self.config, self.names).wsgi_app
         self.status.set("apigateway", RUNNING)
         self._print(f"API Gateway     {self.names.api_name}, stage {self.names.api_stage}")
+
+    def _restore_state(self, data_dir: Path) -> None:
+        """Lock the data folder, then load moto's state and the outbox before the edge serves a request."""
+        assert self.edge is not None
+        store = StateStore(
+            data_dir,
+            identity={"prefix": self.config.prefix, "region": self.config.region, "account_id": self.config.account_id},
+        )
+        self.state_store = store
+        try:
+            store.open(reset=self._reset_state)
+            if self._reset_state:
+                count = len(store.summary.deleted_by_reset)
+                self._print(f"State           --reset deleted the saved state in {data_dir} ({count} files)")
+            self.edge.moto_app = store.restore_moto(self.edge.moto_app)
+            store.restore_outbox(self.outbox)
+        except (StateStoreError, DataDirLockedError) as error:
+            raise StackStartError(str(error)) from error
 
     def _serve(self, part: str) -> None:
         server, _ = self._servers[part]
@@ -294,6 +325,11 @@ class OfflineStack:
             if self._uninstall_email_delivery is not None:
                 self._uninstall_email_delivery()
                 self._uninstall_email_delivery = None
+            if self.state_store is not None:
+                snapshot_bytes = self.state_store.close()
+                if snapshot_bytes is not None:
+                    self._print(f"Saved the state in {self.state_store.folder} ({snapshot_bytes / 1e6:.1f} MB snapshot)")
+                self.state_store = None
             for service, state in self.status.snapshot().items():
                 if state == RUNNING:
                     self.status.set(service, STOPPED)
@@ -311,6 +347,19 @@ class _LazyApp:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8")])
             return [b"The website is starting; reload in a moment.\n"]
         return self.target(environ, start_response)
+
+
+def _restore_line(summary: RestoreSummary) -> str:
+    if not summary.found_state:
+        return f"State           no saved state yet in {summary.folder}; it is kept there from now on"
+    source = "snapshot + journal" if summary.from_snapshot else "journal"
+    line = (
+        f"State           restored {summary.journal_writes} writes from {summary.folder} in {summary.seconds:.1f} s "
+        f"({source}; {summary.users} users, {summary.outbox_messages} outbox messages)"
+    )
+    if summary.rejected_writes:
+        line += f"; {summary.rejected_writes} writes failed to replay, see the log"
+    return line
 
 
 def _bind_error_message(part: str, host: str, port: int, error: OSError) -> str:
