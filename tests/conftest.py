@@ -13,6 +13,11 @@ import pytest
 from tests.support.offline import start_offline_stack, stop_process
 from tests.support.stack import DeployedStack, StackUnderTest
 
+# Every `python -m local up` that a test starts keeps its state in memory unless the test
+# passes --data-dir: stacks sharing the repository's .local-data would collect state across
+# runs, and the second one to start would find the folder locked.
+os.environ.setdefault("SURVEY_LOCAL_PERSIST", "false")
+
 
 @pytest.fixture(scope="session")
 def stack() -> StackUnderTest:

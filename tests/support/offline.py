@@ -49,14 +49,23 @@ def _wait_for_health(edge_url: str, process: subprocess.Popen, log_path: Path) -
     raise RuntimeError(f"The offline stack was not ready after {STACK_START_TIMEOUT_SECONDS} s; see {log_path}")
 
 
-def start_offline_stack(name: str, extra_args: list[str] | None = None):
-    """Start `python -m local up` on free ports; return (process, edge_url, log_path)."""
-    port, web_port = _free_port_pair()
+def start_offline_stack(
+    name: str, extra_args: list[str] | None = None, data_dir: Path | None = None, port: int | None = None
+):
+    """Start `python -m local up` on free ports, or on `port` and the next one; return (process, edge_url, log_path).
+
+    The stack keeps its state in `data_dir`, or in memory when it is None, so test runs
+    neither collect state in the repository's .local-data nor compete for its lock.
+    A restarted stack needs the port of the first, because the token issuer contains it.
+    """
+    port, web_port = _free_port_pair() if port is None else (port, port + 1)
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / f"{name}.log"
+    state_args = ["--data-dir", str(data_dir)] if data_dir is not None else ["--no-persist"]
     command = [
         sys.executable, "-m", "local", "up",
         "--port", str(port), "--web-port", str(web_port),
+        *state_args,
         *(extra_args or []),
     ]
     log_file = log_path.open("w")
