@@ -20,7 +20,10 @@ def confirming_stack() -> Iterator[BrowserStack]:
         pytest.skip("needs the offline stack, started here with --require-confirmation")
     from tests.support.offline import start_offline_stack, stop_process
 
-    process, edge_url, log_path = start_offline_stack("offline-stack-confirmation", ["--require-confirmation"])
+    # In-memory state: this stack must not compete for the data folder's lock with the session's stack.
+    process, edge_url, log_path = start_offline_stack(
+        "offline-stack-confirmation", ["--require-confirmation", "--no-persist"]
+    )
     try:
         api = StackUnderTest.from_edge(edge_url, log_path=log_path)
         yield BrowserStack(api=api, website_url=api.outputs["website_url"])
