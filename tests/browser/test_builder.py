@@ -162,3 +162,38 @@ def test_builder_move_keeps_keyboard_focus(page: Any, browser_stack: BrowserStac
 
     assert page.locator(".question-card").first.get_by_label("Question text").input_value() == "Second"
     assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Move down question 1"
+
+
+def test_builder_closing_date_saved_in_utc(open_page: Any, browser_stack: BrowserStack, owner: User) -> None:
+    page = open_page("desktop", timezone_id="Europe/Berlin")
+    survey = browser_stack.create_survey(owner)
+    open_builder(page, browser_stack, owner, survey["survey_id"])
+
+    page.get_by_label("Closing date and time (optional)").fill("2031-07-01T09:30")
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_text("Your changes were saved.").wait_for()
+
+    assert browser_stack.get_survey(owner, survey["survey_id"])["closes_at"] == "2031-07-01T07:30:00.000Z"
+
+
+def test_builder_past_closing_date_rejected(page: Any, browser_stack: BrowserStack, owner: User) -> None:
+    survey = browser_stack.create_survey(owner, title="Keeps its date")
+    open_builder(page, browser_stack, owner, survey["survey_id"])
+
+    page.get_by_label("Closing date and time (optional)").fill("2020-01-01T12:00")
+    page.get_by_role("button", name="Save changes").click()
+
+    assert error_of(page, "survey-closes-at") == "The closing date must be in the future."
+    assert browser_stack.get_survey(owner, survey["survey_id"])["closes_at"] is None
+
+
+def test_builder_untouched_edit_sends_no_change(page: Any, browser_stack: BrowserStack, owner: User) -> None:
+    survey = browser_stack.create_survey(owner, closes_at="2031-07-01T07:30:45.123Z", max_responses=10)
+    open_builder(page, browser_stack, owner, survey["survey_id"])
+    patches: list[str] = []
+    page.on("request", lambda request: patches.append(request.url) if request.method == "PATCH" else None)
+
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_text("Your changes were saved.").wait_for()
+
+    assert patches == []

@@ -60,3 +60,14 @@ def test_errors_server_failure_without_json_body(page: Any, browser_stack: Brows
     alert.get_by_text("The service failed (HTTP 502). Try again in a moment.").wait_for()
     assert_readable(alert.inner_text())
     assert page.get_by_role("switch", name="Accepting responses").get_attribute("aria-checked") == "true"
+
+
+def test_errors_full_survey_explained_to_owner(page: Any, browser_stack: BrowserStack, owner: User) -> None:
+    survey = browser_stack.create_survey(owner, max_responses=1)
+    assert browser_stack.submit(survey["survey_id"], {"q1": "Yes", "q3": 4}).status_code == 201
+    sign_in(page, browser_stack, owner, next_page=f"survey.html?id={survey['survey_id']}")
+
+    hint = page.locator("#status-switch-hint")
+    hint.get_by_text("The response limit is reached").wait_for()
+
+    assert page.get_by_role("switch", name="Accepting responses").get_attribute("aria-checked") == "true"

@@ -85,10 +85,15 @@ function withoutFieldPrefix(message, path) {
 
 function changesFrom(survey) {
   const changes = {};
-  for (const name of ["title", "description", "closes_at", "max_responses"]) {
-    const before = loaded[name] ?? null;
-    const after = name === "description" ? survey[name] : survey[name] ?? null;
-    if (JSON.stringify(before ?? (name === "description" ? "" : null)) !== JSON.stringify(after)) {
+  // The input shows whole minutes, so compare at that precision: an untouched
+  // field must not send the stored time rounded down as a change.
+  if ($("survey-closes-at").value !== toLocalInputValue(loaded.closes_at)) {
+    changes.closes_at = survey.closes_at;
+  }
+  for (const name of ["title", "description", "max_responses"]) {
+    const before = loaded[name] ?? (name === "description" ? "" : null);
+    const after = survey[name] ?? null;
+    if (before !== after) {
       changes[name] = after;
     }
   }

@@ -46,9 +46,17 @@ function renderStatus() {
   const open = survey.status === "open";
   const toggle = $("status-switch");
   toggle.setAttribute("aria-checked", String(open));
-  $("status-switch-hint").textContent = open
+  let hint = open
     ? "The survey is open: anyone with the link can respond. Switch off to close it."
     : "The survey is closed: respondents see that it no longer accepts responses. Switch on to reopen it.";
+  // The API also stops responses at the closing date and the response limit,
+  // whatever the status, so an open survey can still turn respondents away.
+  if (open && survey.closes_at && new Date(survey.closes_at) <= new Date()) {
+    hint = "The closing date has passed, so respondents can no longer answer. Edit the survey to move the date.";
+  } else if (open && survey.max_responses && survey.response_count >= survey.max_responses) {
+    hint = "The response limit is reached, so respondents can no longer answer. Edit the survey to raise the limit.";
+  }
+  $("status-switch-hint").textContent = hint;
 }
 
 async function toggleStatus() {
