@@ -159,6 +159,9 @@ class OfflineStack:
     def _bind_servers(self) -> None:
         from moto.server import MotoRequestHandler
 
+        from local import moto_patches
+
+        moto_patches.install()
         self.edge = EdgeApp(
             control=ControlEndpoints(
                 status=self.status, outputs=self.outputs, outbox=self.outbox, signer=lambda: self.cognito  # type: ignore[arg-type, return-value]
