@@ -45,6 +45,12 @@ RAW_HEADERS_ENVIRON_KEY = "local.raw_headers"
 # Resource of the catch-all route that receives paths the OpenAPI document does not list.
 PROXY_RESOURCE = "/{proxy+}"
 _HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "x-amazon-apigateway-any-method"}
+# Messages for a function whose code cannot load. They say where the details are, because the
+# response must not contain the file paths or the traceback that the stack's log shows.
+_LOAD_ERROR_MESSAGES = {
+    "Runtime.UserCodeSyntaxError": "The API's function failed to load: its code has a syntax error. The stack's log shows the file and line.",
+    "Runtime.ImportModuleError": "The API's function failed to load: a module could not be imported. The stack's log shows which.",
+}
 # English month abbreviations, because requestTime must not depend on the process locale.
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -525,6 +531,8 @@ class RestApiProxy:
             )
             if error_type == "Sandbox.Timedout":
                 return self._gateway_error(502, "bad_gateway", "The API's function timed out.")
+            if error_type in _LOAD_ERROR_MESSAGES:
+                return self._gateway_error(502, "bad_gateway", _LOAD_ERROR_MESSAGES[error_type])
             return self._gateway_error(502, "bad_gateway", "The API's function failed to handle the request.")
 
         try:

@@ -83,6 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--reset", action="store_true",
         help="delete the state saved in the data folder before starting, so the stack starts empty",
     )
+    up.add_argument(
+        "--reload", action=argparse.BooleanOptionalAction, default=None,
+        help="restart a function's workers when a file of its package changes, so edits take effect on the next "
+        f"request; --no-reload turns it off (default on; env {ENVIRONMENT_VARIABLES['reload']})",
+    )
+    up.add_argument(
+        "--services-dir", metavar="DIR",
+        help="folder with the functions' source folders (frontend_fn, backend_fn), for running a copy of the code "
+        f"(default services in the repository; env {ENVIRONMENT_VARIABLES['services_dir']})",
+    )
     up.set_defaults(handler=run_up)
 
     outputs = commands.add_parser("outputs", help="print the running stack's outputs (URLs, names) as JSON")
@@ -138,6 +148,8 @@ def run_up(args: argparse.Namespace) -> int:
             "data_dir": args.data_dir,
             # An explicit --data-dir means the caller wants the state kept, whatever the environment says.
             "persist": True if args.persist is None and args.data_dir else args.persist,
+            "reload": args.reload,
+            "services_dir": args.services_dir,
         }
     )
     if args.reset and config.data_dir is None:

@@ -21,6 +21,7 @@ from local.outbox import Outbox
 from local.outputs import stack_outputs
 from local.persistence import DataDirLockedError, RestoreSummary, StateStore, StateStoreError
 from local.provision import WebsiteSettings, provision
+from local.reload import HotReloader, start_hot_reload
 from local.sns_email import install_email_delivery
 from local.website import WebsiteApp
 
@@ -123,6 +124,7 @@ class OfflineStack:
         self._ready = threading.Event()
         self._stop_lock = threading.Lock()
         self.edge: EdgeApp | None = None
+        self._hot_reload: HotReloader | None = None
 
     def __enter__(self) -> OfflineStack:
         self.start()
@@ -243,6 +245,10 @@ class OfflineStack:
         self.edge.lambda_app = self.runtime.wsgi_app
         self.status.set("lambda", RUNNING)
         self._print(f"Lambda          {self.names.frontend_function_name}, {self.names.backend_function_name} (worker processes)")
+        if self.config.reload:
+            self._hot_reload = start_hot_reload(self.runtime)
+            if self._hot_reload is not None:
+                self._print("Hot reload      on: saving a file of a function's package restarts its workers")
 
         self.edge.apigateway_app = self._api_proxy_factory(self.runtime, self.config, self.names).wsgi_app
         self.status.set("apigateway", RUNNING)
@@ -322,6 +328,9 @@ class OfflineStack:
                     thread.join(timeout=5)
                 server.server_close()
             self._servers = {}
+            if self._hot_reload is not None:
+                self._hot_reload.stop()
+                self._hot_reload = None
             if self.runtime is not None:
                 self.runtime.stop()
                 self.runtime = None

@@ -177,6 +177,10 @@ class LambdaRuntime:
         """Replace a function's workers, so the next invocation imports its code afresh."""
         self._pools[self.resolve(function_name).name].recycle()
 
+    def prewarm(self, function_name: str) -> None:
+        """Start one idle worker of a function unless it has a worker. An init error is logged, not raised."""
+        self._pools[self.resolve(function_name).name].prewarm()
+
     def invoke(
         self,
         function_name: str,
