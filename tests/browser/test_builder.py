@@ -84,7 +84,7 @@ def test_builder_api_field_error_shown_by_field(page: Any, browser_stack: Browse
         card.get_by_label("Question text").fill(f"Question {index}")
         card.get_by_label("Option 1", exact=True).fill("A")
         card.get_by_label("Option 2", exact=True).fill("B")
-    message = "questions[1].options: an option is longer than the API allows."
+    message = "questions[1].options[0] must be at most 200 characters, got 250."
 
     def reject(route: Any) -> None:
         headers = {
@@ -103,7 +103,8 @@ def test_builder_api_field_error_shown_by_field(page: Any, browser_stack: Browse
 
     second = page.locator(".question-card").nth(1)
     second.locator(".field-error").wait_for()
-    assert second.locator(".field-error").inner_text() == "An option is longer than the API allows."
+    assert second.locator(".field-error").inner_text() == "Must be at most 200 characters, got 250."
+    assert second.get_by_label("Option 1", exact=True).get_attribute("aria-invalid") == "true"
     assert page.locator(".question-card").first.locator(".field-error").count() == 0
     assert page.locator("#page-alert").inner_text() == f"The survey was not saved: {message}"
 

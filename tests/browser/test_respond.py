@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import uuid
 from typing import Any
 
@@ -247,3 +248,31 @@ def test_respond_phone_viewport_submits(open_page: Any, browser_stack: BrowserSt
 
     page.get_by_role("heading", name="Thank you!").wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_respond_api_answer_error_marks_question(page: Any, browser_stack: BrowserStack, owner: User) -> None:
+    """An answer only the API rejects (sent altered here) is marked at its question with the API's message."""
+    survey = browser_stack.create_survey(owner)
+    open_survey(page, browser_stack, survey["survey_id"])
+    fill_required(page)
+
+    def alter_answer(route: Any) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        body = json.loads(route.request.post_data or "{}")
+        body["answers"]["q1"] = "Maybe"
+        route.continue_(post_data=json.dumps(body))
+
+    page.route("**/survey/respond", alter_answer)
+    with page.expect_response(lambda response: response.url.endswith("/survey/respond") and response.request.method == "POST") as sent:
+        page.get_by_role("button", name="Submit").click()
+    error = page.locator("#question-0-0-error")
+    error.wait_for()
+
+    assert sent.value.status == 400
+    message = sent.value.json()["message"]
+    assert message.startswith("answers.q1 ")
+    rest = message[len("answers.q1 "):]
+    assert error.inner_text() == rest[0].upper() + rest[1:]
+    assert page.get_by_role("radio", name="Yes").get_attribute("aria-invalid") == "true"

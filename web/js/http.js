@@ -124,7 +124,7 @@ function fallbackMessage(status) {
 // Validation messages name the field first or inside the text, as in
 // "questions[2].options must contain 2 to 50 options, got 1." or "answers.q3 is required.".
 const FIELD_PATTERN =
-  /\b(questions\[\d+\](?:\.[a-z_]+(?:\[\d+\])?)?|answers(?:\.|\[)["']?[A-Za-z0-9_-]+["']?\]?|title|description|closes_at|max_responses|questions|email|password|code|status)\b/;
+  /\b(questions\[\d+\](?:\.[a-z_]+(?:\[\d+\])?)?|answers(?:\.|\[)["']?[A-Za-z0-9_-]+["']?\]?|title|description|closes_at|max_responses|questions|email|password|code|status)(?![\w[.])/;
 
 /** Return the first field path named in an API validation message, or null. */
 export function fieldFromMessage(message) {
@@ -133,6 +133,19 @@ export function fieldFromMessage(message) {
     return null;
   }
   return match[1].replace(/\[["']([^"'\]]+)["']\]/, ".$1").replace(/^answers\[([^\]]+)\]$/, "answers.$1");
+}
+
+/**
+ * Strip the field path the API puts in front of a validation message, for
+ * showing the message next to that field: "answers.q1 is required." becomes
+ * "Is required.".
+ */
+export function messageWithoutField(message, field) {
+  if (!field || !message.startsWith(field)) {
+    return message;
+  }
+  const rest = message.slice(field.length).replace(/^\s*[:-]?\s*/, "");
+  return rest ? rest.charAt(0).toUpperCase() + rest.slice(1) : message;
 }
 
 /** Return a fresh Idempotency-Key: 32 hex characters from the browser's CSPRNG. */

@@ -4,6 +4,7 @@ import { el, queryParam, replaceChildren } from "../dom.js";
 import { clearFieldErrors, setFieldError, showAlert, whileBusy } from "../forms.js";
 import { initOwnerPage } from "../layout.js";
 import { QUESTION_TYPES, defaultQuestion, validateSurvey } from "../rules.js";
+import { messageWithoutField } from "../http.js";
 import { authRequest } from "../session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -74,13 +75,6 @@ function showFieldError(path, message) {
   return input;
 }
 
-/** Strip the field path the API puts in front of a message, since the message sits by the field. */
-function withoutFieldPrefix(message, path) {
-  const prefix = new RegExp(`^${path.replace(/[[\].]/g, "\\$&")}\\s*[:-]?\\s*`);
-  const stripped = message.replace(prefix, "");
-  return stripped ? stripped.charAt(0).toUpperCase() + stripped.slice(1) : message;
-}
-
 // --- Saving ----------------------------------------------------------------
 
 function changesFrom(survey) {
@@ -148,7 +142,10 @@ async function onSubmit(event) {
       }
       window.location.assign(new URL(target, document.baseURI).href);
     } catch (error) {
-      const input = error.status === 400 && error.field ? showFieldError(error.field, withoutFieldPrefix(error.message, error.field)) : null;
+      let input = null;
+      if (error.status === 400 && error.field) {
+        input = showFieldError(error.field, messageWithoutField(error.message, error.field));
+      }
       showAlert(input ? `The survey was not saved: ${error.message}` : error.message);
       input?.focus();
     }

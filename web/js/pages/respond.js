@@ -1,7 +1,7 @@
 // The public respondent page: no account, no session code, no chart code.
 import { el, queryParam, replaceChildren } from "../dom.js";
 import { clearFieldErrors, setFieldError, showAlert } from "../forms.js";
-import { ApiError, newIdempotencyKey, request } from "../http.js";
+import { ApiError, messageWithoutField, newIdempotencyKey, request } from "../http.js";
 import { validateAnswer } from "../rules.js";
 
 const $ = (id) => document.getElementById(id);
@@ -223,7 +223,7 @@ function showSubmitError(error) {
   const match = error.field ? /^answers\.(.+)$/.exec(error.field) : null;
   const index = match ? survey.questions.findIndex((question) => question.id === match[1]) : -1;
   if (error.status === 400 && index >= 0) {
-    showQuestionError(index, error.message);
+    showQuestionError(index, messageWithoutField(error.message, error.field));
     focusTargetOf(index).focus();
   }
   const retry = error.code === "network" || error.status >= 500 ? " Your answers are kept: submit again to retry." : "";
