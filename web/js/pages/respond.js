@@ -192,7 +192,7 @@ function collectAnswers() {
 /**
  * Return this form's Idempotency-Key. It is made once per filled form and kept
  * in sessionStorage until a response is recorded, so a retry, a double click
- * or a reload after a lost answer reuses it and the API stores one response.
+ * or a reload after a dropped connection reuses it and the API stores one response.
  */
 function idempotencyKey() {
   let key = sessionStorage.getItem(KEY_STORAGE);
