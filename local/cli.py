@@ -146,7 +146,7 @@ def run_up(args: argparse.Namespace) -> int:
             "notification_email": args.notification_email,
             "log_level": args.log_level,
             "data_dir": args.data_dir,
-            # An explicit --data-dir means the caller wants the state kept, whatever the environment says.
+            # An explicit --data-dir means the caller wants the state kept, even when SURVEY_LOCAL_PERSIST is false.
             "persist": True if args.persist is None and args.data_dir else args.persist,
             "reload": args.reload,
             "services_dir": args.services_dir,

@@ -17,7 +17,7 @@ DEFAULT_PREFIX = "survey"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_NOTIFICATION_EMAIL = "notifications@example.com"
 DEFAULT_LOG_LEVEL = "INFO"
-# Where `python -m local up` keeps the stack's state between runs; gitignored.
+# Default data folder of `python -m local up`, gitignored.
 DEFAULT_DATA_DIR = REPO_ROOT / ".local-data"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 

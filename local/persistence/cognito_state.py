@@ -40,7 +40,7 @@ class CognitoPool(Protocol):
 class PersistentCognito:
     """Wrap a LocalCognito so that every change is in `path` before the caller sees its result.
 
-    The file is replaced atomically with `export_state()`, which holds password hashes,
+    The file is replaced atomically with `export_state()`, which contains password hashes,
     refresh token hashes and private keys, so it is readable by its owner only (mode 0600).
     Other attributes pass through to the wrapped pool.
     """

@@ -39,8 +39,8 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
         os.chmod(temp_name, mode)
         os.replace(temp_name, path)
     except BaseException:
-        # Unlink only on errors this process survives; after a crash the stale file is
-        # removed by remove_stale_temp_files on the next start.
+        # Only an error this process survives gets here. After a crash, StateStore.open
+        # deletes the temporary file on the next start.
         try:
             os.unlink(temp_name)
         except FileNotFoundError:

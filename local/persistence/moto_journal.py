@@ -6,11 +6,13 @@ the request to the journal and fsyncs it before the client gets the response.
 One lock spans execute-and-append, so the journal order is the execution order.
 On start, replay_journal sends the records to moto again in that order.
 
-A record holds what moto reads from a request: method, path, query, headers and
-body, minus credentials. It also holds the seed of moto's random generator for
+A record contains what moto reads from a request: method, path, query, headers and
+body, minus credentials. It also contains the seed of moto's random generator for
 that request, because moto draws identifiers (S3 version ids, SNS subscription
 ARNs) from it: replaying with the same seed gives the same identifiers, so later
-records that name them still match.
+records that name them still match. Timestamps are not replayed: a replayed write
+gets the replay time (S3 LastModified, IAM CreateDate), while a snapshot keeps the
+original times.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 READ_ACTION_PREFIXES = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "TransactGet", "Head")
 # Actions whose effect is outside moto: SNS delivers email to the outbox, which keeps its own file.
 # Replaying them would send every notification again.
+# NOTE: so a message that moto delivered into its own SQS queues is not restored after a restart.
 UNJOURNALED_ACTIONS = frozenset({"Publish", "PublishBatch"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -319,6 +322,10 @@ class JournalingMotoApp:
     journal cannot be written, that request gets 500 and every later write gets 503:
     moto has already applied the write in memory, and the journal must not skip it
     and record later writes that may depend on it.
+
+    NOTE: the fsync runs after the lock is released (group commit), so a concurrent
+    read can see a write whose record is written but not yet fsynced. A killed process
+    loses no such write, because the kernel has its data, but a power loss can.
     """
 
     def __init__(self, moto_app: WsgiApp, journal: RecordFile) -> None:

@@ -24,7 +24,7 @@ SNAPSHOT_FORMAT = 1
 
 
 class SnapshotError(RuntimeError):
-    """Raised when a snapshot cannot be written or loaded. The message says why and what to do."""
+    """Raised when a snapshot cannot be written or loaded. The message gives the cause and the fix."""
 
 
 def _python_version() -> str:

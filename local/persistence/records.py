@@ -4,13 +4,13 @@ Layout: a 16-byte file header (8-byte magic, 8-byte big-endian generation number
 then records. Each record is a 12-byte frame header (8-byte big-endian payload
 length, 4-byte CRC-32 of the payload) followed by the payload.
 
-A record is complete only when its length and CRC match. Because records are only
-ever appended, an invalid record can come from a crash only when it is the last one:
-its frame runs past the end of the file, or everything from it to the end is zero
-(a file that grew before its data reached the disk). Such a torn tail was never
-acknowledged, so opening the file drops it with a WARNING and truncates it. An
-invalid record with valid data after it is real corruption and raises
-CorruptRecordFileError, because skipping it would replay later writes without it.
+A record is complete only when its length and CRC match. Records are only ever
+appended, so a crash can leave an invalid record only at the end of the file. Its
+frame then runs past the end of the file, fails its CRC as the last record, or is
+followed by zeros only (a file that grew before its data reached the disk). Such a
+torn tail was never acknowledged, so opening the file drops it with a WARNING and
+truncates it. An invalid record with other data after it is real corruption and
+raises CorruptRecordFileError, because skipping it would replay later writes without it.
 """
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ class StateStoreError(RuntimeError):
 
 @dataclass
 class RestoreSummary:
-    """What start-up found in the data folder, for the stack's output."""
+    """Counts of the state that start-up restored from the data folder, for the stack's output."""
 
     folder: Path
     from_snapshot: bool = False
@@ -133,7 +133,7 @@ class StateStore:
                 f"{key} {saved.get(key)!r} (this stack: {value!r})" for key, value in self.identity.items() if saved.get(key) != value
             )
             raise StateStoreError(
-                f"The data folder {self.folder} holds the state of a stack with {differences}. Start with the "
+                f"The data folder {self.folder} contains the state of a stack with {differences}. Start with the "
                 "same settings, choose another --data-dir, or add --reset to discard that state."
             )
 
