@@ -1,4 +1,4 @@
-"""The stack's own endpoints under `/_local/`: health, outputs, outbox and signer key rotation."""
+"""The stack's own endpoints under `/_local/`: health, outputs, outbox, signer key rotation and test faults."""
 from __future__ import annotations
 
 import json
@@ -9,11 +9,14 @@ from typing import Any, Protocol
 
 from werkzeug.http import HTTP_STATUS_CODES
 
+from local.faults import FAULTS, FaultError, Faults
 from local.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 
 CONTROL_PREFIX = "/_local/"
+# Largest request body a control endpoint reads, in bytes.
+MAX_CONTROL_BODY_BYTES = 64 * 1024
 
 STARTING = "starting"
 RUNNING = "running"
@@ -59,17 +62,25 @@ class ControlEndpoints:
         outputs: Callable[[], dict[str, str]],
         outbox: Outbox,
         signer: Callable[[], KeySigner | None],
+        faults: Faults = FAULTS,
     ) -> None:
         self._status = status
         self._outputs = outputs
         self._outbox = outbox
         self._signer = signer
+        self._faults = faults
         self._routes: dict[tuple[str, str], Callable[[], tuple[int, dict[str, Any]]]] = {
             ("GET", "health"): self._health,
             ("GET", "outputs"): lambda: (200, self._outputs()),
             ("GET", "outbox"): lambda: (200, {"messages": self._outbox.messages()}),
             ("POST", "signer/rotate"): self._rotate_keys,
             ("POST", "signer/drop-retired"): self._drop_retired_keys,
+            ("GET", "faults"): lambda: (200, {"faults": self._faults.snapshot()}),
+            ("DELETE", "faults"): self._clear_faults,
+        }
+        # Routes whose handler reads the request body.
+        self._body_routes: dict[tuple[str, str], Callable[[bytes], tuple[int, dict[str, Any]]]] = {
+            ("POST", "faults"): self._set_faults,
         }
 
     def wsgi_app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
@@ -79,7 +90,15 @@ class ControlEndpoints:
         if handler is not None:
             status, body = handler()
             return _json_response(start_response, status, body)
-        allowed = sorted(known for known, path in self._routes if path == route)
+        body_handler = self._body_routes.get((method, route))
+        if body_handler is not None:
+            request_body = _read_body(environ)
+            if request_body is None:
+                message = f"The body of {method} {CONTROL_PREFIX}{route} must be at most {MAX_CONTROL_BODY_BYTES} bytes."
+                return _json_response(start_response, 413, _error("payload_too_large", message))
+            status, body = body_handler(request_body)
+            return _json_response(start_response, status, body)
+        allowed = sorted(known for known, path in [*self._routes, *self._body_routes] if path == route)
         if allowed:
             message = f"{method} is not allowed on {CONTROL_PREFIX}{route}; use {', '.join(allowed)}."
             headers = [("Allow", ", ".join(allowed))]
@@ -108,6 +127,32 @@ class ControlEndpoints:
         dropped = signer.drop_retired_keys()
         logger.info("Dropped %d retired signing keys", len(dropped))
         return 200, {"dropped": dropped}
+
+
+    def _set_faults(self, request_body: bytes) -> tuple[int, dict[str, Any]]:
+        try:
+            document = json.loads(request_body or b"null")
+        except ValueError:
+            return 400, _error("bad_request", 'The body must be JSON, such as {"sns": "fail"}.')
+        try:
+            return 200, {"faults": self._faults.set(document)}
+        except FaultError as exc:
+            return 400, _error("bad_request", str(exc))
+
+    def _clear_faults(self) -> tuple[int, dict[str, Any]]:
+        self._faults.clear()
+        return 200, {"faults": {}}
+
+
+def _read_body(environ: dict[str, Any]) -> bytes | None:
+    """Return the request body, or None when it is larger than MAX_CONTROL_BODY_BYTES."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_CONTROL_BODY_BYTES:
+        return None
+    return environ["wsgi.input"].read(length) if length > 0 else b""
 
 
 def _error(code: str, message: str) -> dict[str, str]:

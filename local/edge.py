@@ -11,6 +11,9 @@ Routing, first match wins:
 
 S3 requests addressed to a virtual host (`<bucket>.localhost:4566`,
 `<bucket>.s3.localhost.localstack.cloud:4566`) always go to moto, whatever their path.
+
+While a test has set the `sns` or `jwks` fault (`local.faults`), the edge responds to SNS
+Publish and to JWKS requests with an error itself, instead of passing them on.
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from werkzeug.http import HTTP_STATUS_CODES
+
+from local.faults import FAULTS, Faults
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +49,8 @@ _MAX_PEEKED_FORM_BYTES = 64 * 1024
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "[::1]"}
 # A user pool id is "<region>_<id>", and bucket names cannot contain "_", so this never matches an S3 path.
 _USER_POOL_WELL_KNOWN = re.compile(r"^/[a-z]{2}(-[a-z]+)+-\d+_[A-Za-z0-9]+/\.well-known/(jwks\.json|openid-configuration)$")
+# Operations that the `sns` fault makes fail, as `_operation` names them.
+_SNS_PUBLISH_OPERATIONS = ("sns Publish", "sns PublishBatch")
 
 
 class CognitoApp(Protocol):
@@ -67,10 +74,11 @@ class EdgeApp:
     Until a part is attached, its requests get 503 with a message to retry.
     """
 
-    def __init__(self, *, control: WsgiApp, moto_app: WsgiApp, account_id: str) -> None:
+    def __init__(self, *, control: WsgiApp, moto_app: WsgiApp, account_id: str, faults: Faults = FAULTS) -> None:
         self.control = control
         self.moto_app = moto_app
         self.account_id = account_id
+        self.faults = faults
         self.cognito: CognitoApp | None = None
         self.apigateway_app: WsgiApp | None = None
         self.lambda_app: WsgiApp | None = None
@@ -113,6 +121,9 @@ class EdgeApp:
 
         if app is None:
             return _unavailable(target, logging_start_response)
+        fault_response = self._fault_response(target, operation, environ)
+        if fault_response is not None:
+            return fault_response(logging_start_response)
         try:
             return app(environ, logging_start_response)
         except Exception:
@@ -124,6 +135,17 @@ class EdgeApp:
             if response_started:
                 raise
             return _internal_error(request_id, logging_start_response)
+
+    def _fault_response(
+        self, target: str, operation: str, environ: dict[str, Any]
+    ) -> Callable[[Callable[..., Any]], list[bytes]] | None:
+        """Return the error writer of a fault that a test set for this request, or None."""
+        if target == MOTO and operation in _SNS_PUBLISH_OPERATIONS and self.faults.sns_fails():
+            return _sns_internal_error
+        is_jwks = target == COGNITO and environ.get("PATH_INFO", "").endswith("/.well-known/jwks.json")
+        if is_jwks and self.faults.jwks_unavailable():
+            return _jwks_unavailable
+        return None
 
     def _app_for(self, target: str) -> WsgiApp | None:
         if target == CONTROL:
@@ -248,3 +270,27 @@ def _unavailable(target: str, start_response: Callable[..., Any]) -> list[bytes]
 def _internal_error(request_id: str, start_response: Callable[..., Any]) -> list[bytes]:
     message = f"The offline stack failed on this request; see its log for request id {request_id}."
     return _json_error(start_response, 500, "InternalFailure", message, request_id)
+
+
+def _sns_internal_error(start_response: Callable[..., Any]) -> list[bytes]:
+    # SNS speaks the query protocol, whose errors are this XML document.
+    request_id = str(uuid.uuid4())
+    payload = (
+        '<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Receiver</Type>'
+        "<Code>InternalError</Code><Message>Publish failed: a test set the sns fault.</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    ).encode()
+    start_response(
+        "500 Internal Server Error",
+        [("Content-Type", "text/xml"), ("Content-Length", str(len(payload))), ("x-amzn-RequestId", request_id)],
+    )
+    return [payload]
+
+
+def _jwks_unavailable(start_response: Callable[..., Any]) -> list[bytes]:
+    payload = json.dumps({"message": "The JWKS is unavailable: a test set the jwks fault."}).encode()
+    start_response(
+        "503 Service Unavailable",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+    )
+    return [payload]

@@ -147,8 +147,12 @@ class WorkerProcess:
         invoked_function_arn: str,
         deadline_ms: int,
         timeout_seconds: float,
+        fault: str | None = None,
     ) -> InvocationOutcome:
-        """Run one invocation, and kill the worker when it runs past `timeout_seconds`."""
+        """Run one invocation, and kill the worker when it runs past `timeout_seconds`.
+
+        `fault` is a Lambda mode of local.faults, which the worker applies to this invocation.
+        """
         with self._output:
             self._request_id = request_id
             self._forwarded_lines = 0
@@ -161,6 +165,8 @@ class WorkerProcess:
             "invoked_function_arn": invoked_function_arn,
             "deadline_ms": deadline_ms,
         }
+        if fault is not None:
+            header["fault"] = fault
         assert self._process is not None and self._process.stdin is not None
         try:
             write_frame(self._process.stdin, header, event)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from local.faults import FAULT_TIMEOUT_SECONDS, FAULTS, TIMEOUT, Faults
 from local.lambda_runtime.api import InvokeApi, StartResponse, WSGIEnvironment
 from local.lambda_runtime.environment import create_code_root, worker_environment
 from local.lambda_runtime.errors import (
@@ -80,14 +81,17 @@ class LambdaRuntime:
         clock: Callable[[], float] = time.time,
         new_request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         queue_timeout_seconds: float | None = None,
+        faults: Faults = FAULTS,
     ) -> None:
         """Create the runtime. No worker starts before start() or the first invocation.
 
         `queue_timeout_seconds` is the maximum time an invocation waits for a worker when
         every worker of its function is busy. The default is the function's timeout.
+        `faults` are the Lambda faults that tests set through /_local/faults.
         """
         self.region = region
         self.account_id = account_id
+        self._faults = faults
         self._clock = clock
         self._new_request_id = new_request_id
         self._functions: dict[str, FunctionConfig] = {}
@@ -240,14 +244,19 @@ class LambdaRuntime:
             self._log_invocation(function.name, request_id, started, "rejected: every worker stayed busy")
             raise
 
+        fault = self._faults.lambda_fault(function.name)
+        timeout_seconds = FAULT_TIMEOUT_SECONDS if fault == TIMEOUT else function.timeout_seconds
+        if fault is not None:
+            logger.warning("Injecting the %s fault into %s", fault, function.name, extra={"request_id": request_id})
         reusable = False
         try:
             outcome = worker.invoke(
                 request_id,
                 event,
                 invoked_function_arn=self.function_arn(function.name),
-                deadline_ms=int((self._clock() + function.timeout_seconds) * 1000),
-                timeout_seconds=function.timeout_seconds,
+                deadline_ms=int((self._clock() + timeout_seconds) * 1000),
+                timeout_seconds=timeout_seconds,
+                fault=fault,
             )
             reusable = outcome.reusable
         finally:

@@ -25,11 +25,24 @@ import traceback
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from local.faults import CRASH_AFTER_HANDLER, GARBAGE, RAISE, TIMEOUT
 from local.lambda_runtime.context import LambdaContext
 from local.lambda_runtime.errors import function_error_payload
 from local.lambda_runtime.protocol import read_frame, write_frame
 
 Handler = Callable[[Any, LambdaContext], Any]
+
+# How long a worker waits under the `timeout` fault, in seconds: far longer than the
+# fault's timeout, after which the runtime kills the worker.
+FAULT_HOLD_SECONDS = 3600.0
+# The result of an invocation under the `garbage` fault: neither JSON nor an error payload.
+GARBAGE_PAYLOAD = b"\x00<html>not a Lambda result</html>"
+# The exit status of a worker under the `crash-after-handler` fault.
+FAULT_EXIT_STATUS = 70
+
+
+class InjectedFault(Exception):
+    """The error of an invocation under the `raise` fault, set through /_local/faults by a test."""
 
 
 class HandlerLoadError(Exception):
@@ -145,8 +158,18 @@ def run_invocation(
         log_group_name=os.environ["AWS_LAMBDA_LOG_GROUP_NAME"],
         log_stream_name=os.environ["AWS_LAMBDA_LOG_STREAM_NAME"],
     )
+    fault = header.get("fault")
     try:
+        if fault == RAISE:
+            raise InjectedFault("Fault injected by a test: the handler was not called.")
+        if fault == TIMEOUT:
+            time.sleep(FAULT_HOLD_SECONDS)
+        if fault == GARBAGE:
+            return {"type": "result", "request_id": request_id, "error_type": None}, GARBAGE_PAYLOAD
         result = handler(json.loads(event_bytes), context)
+        if fault == CRASH_AFTER_HANDLER:
+            sys.stdout.flush()
+            os._exit(FAULT_EXIT_STATUS)
     except Exception as exc:
         error_type, message, stack_trace = type(exc).__name__, str(exc), _user_stack_trace(exc)
         write_error_log(error_type, message, stack_trace)
