@@ -165,7 +165,7 @@ def test_records_replace_starts_new_generation(tmp_path: Path) -> None:
     record_file, _ = read_all(path)
     stale_token = record_file.append(b"written before the replacement")
     record_file.replace(4)
-    # A sync for the replaced file returns at once: the caller's snapshot already holds the write.
+    # A sync for the replaced file returns at once: the caller's snapshot already contains the write.
     record_file.sync(stale_token)
     record_file.close()
     assert RecordFile(path).stored_generation() == 4
