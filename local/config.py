@@ -34,6 +34,8 @@ ENVIRONMENT_VARIABLES = {
     "log_level": "SURVEY_LOCAL_LOG_LEVEL",
     "data_dir": "SURVEY_LOCAL_DATA_DIR",
     "persist": "SURVEY_LOCAL_PERSIST",
+    "reload": "SURVEY_LOCAL_RELOAD",
+    "services_dir": "SURVEY_LOCAL_SERVICES_DIR",
 }
 
 _WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
@@ -59,6 +61,10 @@ class StackConfig:
     # from_sources defaults it to DEFAULT_DATA_DIR, so `make up` keeps its data.
     data_dir: Path | None = None
     repo_root: Path = REPO_ROOT
+    # Restart a function's workers when a file of its package changes (see local/reload.py).
+    reload: bool = True
+    # Folder that contains the functions' source folders (frontend_fn, backend_fn); None means <repo>/services.
+    services_dir: Path | None = None
     # Deterministic, so tokens, outputs and the web app's config.json stay the same across restarts.
     user_pool_id: str = field(default="")
     user_pool_client_id: str = field(default="")
@@ -73,6 +79,11 @@ class StackConfig:
             raise ConfigError(f"Invalid log level {self.log_level!r}: use one of {', '.join(LOG_LEVELS)}.")
         if not (len(self.account_id) == 12 and self.account_id.isdigit()):
             raise ConfigError(f"Invalid account id {self.account_id!r}: an AWS account id is 12 digits.")
+        if self.services_dir is not None and not self.services_dir.is_dir():
+            raise ConfigError(
+                f"Invalid services folder {str(self.services_dir)!r}: it is not a folder. "
+                "Give a folder laid out like the repository's services/."
+            )
         if not self.user_pool_id:
             object.__setattr__(self, "user_pool_id", f"{self.region}_LocalPool")
         if not self.user_pool_client_id:
@@ -111,6 +122,8 @@ class StackConfig:
         persist = values.pop("persist", True)
         data_dir = values.get("data_dir", DEFAULT_DATA_DIR)
         values["data_dir"] = Path(data_dir).expanduser() if persist and data_dir != "" else None
+        if "services_dir" in values:
+            values["services_dir"] = Path(values["services_dir"]).expanduser().resolve()
         values.setdefault("web_port", values.get("port", DEFAULT_PORT) + 1)
         return cls(**values)
 
@@ -153,7 +166,7 @@ def _parse(name: str, variable: str, raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise ConfigError(f"Invalid {variable}={raw!r}: expected a port number.") from None
-    if name in ("require_confirmation", "persist"):
+    if name in ("require_confirmation", "persist", "reload"):
         lowered = raw.strip().lower()
         if lowered in ("1", "true", "yes", "on"):
             return True

@@ -1,6 +1,7 @@
 """Settings and environment variables of the two Lambda functions on the offline stack."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from local.config import StackConfig
@@ -73,7 +74,7 @@ def function_configs(config: StackConfig, names: StackNames) -> list[FunctionCon
         FunctionConfig(
             name=spec.name,
             handler=spec.handler,
-            source_dir=spec.source_dir,
+            source_dir=function_source_dir(spec.source_dir, config),
             package=spec.package,
             environment=function_environment(key, config, names),
             timeout_seconds=spec.timeout_seconds,
@@ -82,3 +83,10 @@ def function_configs(config: StackConfig, names: StackNames) -> list[FunctionCon
         )
         for key, spec in names.functions.items()
     ]
+
+
+def function_source_dir(source_dir: Path, config: StackConfig) -> Path:
+    """Return a function's source folder, moved under `config.services_dir` when that is set."""
+    if config.services_dir is None:
+        return source_dir
+    return config.services_dir / source_dir.name
