@@ -20,6 +20,7 @@ from local.names import StackNames
 from local.outbox import Outbox
 from local.outputs import stack_outputs
 from local.persistence import DataDirLockedError, RestoreSummary, StateStore, StateStoreError
+from local.dev_endpoints import DevEndpoints, FunctionLogBuffer
 from local.provision import WebsiteSettings, provision
 from local.reload import HotReloader, start_hot_reload
 from local.sns_email import install_email_delivery
@@ -125,6 +126,8 @@ class OfflineStack:
         self._stop_lock = threading.Lock()
         self.edge: EdgeApp | None = None
         self._hot_reload: HotReloader | None = None
+        # Recent output lines of each function, for GET /_local/logs and `python -m local logs`.
+        self.function_logs = FunctionLogBuffer()
 
     def __enter__(self) -> OfflineStack:
         self.start()
@@ -164,10 +167,17 @@ class OfflineStack:
         from local import moto_patches
 
         moto_patches.install()
+        control = ControlEndpoints(
+            status=self.status, outputs=self.outputs, outbox=self.outbox, signer=lambda: self.cognito  # type: ignore[arg-type, return-value]
+        ).wsgi_app
+        dev_endpoints = DevEndpoints(
+            logs=self.function_logs,
+            function_names=lambda: [function.name for function in self.names.functions.values()],
+            issuer=lambda: self.cognito,  # type: ignore[arg-type, return-value]
+        )
+        self.function_logs.install()
         self.edge = EdgeApp(
-            control=ControlEndpoints(
-                status=self.status, outputs=self.outputs, outbox=self.outbox, signer=lambda: self.cognito  # type: ignore[arg-type, return-value]
-            ).wsgi_app,
+            control=dev_endpoints.wrap(control),
             moto_app=self._moto_app_factory(),
             account_id=self.config.account_id,
         )
@@ -331,6 +341,7 @@ class OfflineStack:
             if self._hot_reload is not None:
                 self._hot_reload.stop()
                 self._hot_reload = None
+            self.function_logs.uninstall()
             if self.runtime is not None:
                 self.runtime.stop()
                 self.runtime = None
