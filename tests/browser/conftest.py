@@ -18,8 +18,6 @@ import pytest
 
 from tests.support.stack import StackUnderTest, User
 
-pytestmark = pytest.mark.browser
-
 BROWSER_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BROWSER_DIR.parents[1]
 AXE_SCRIPT = BROWSER_DIR / "node_modules" / "axe-core" / "axe.min.js"
