@@ -1,7 +1,6 @@
 """File primitives of the data folder: atomic replacement and the single-stack lock."""
 from __future__ import annotations
 
-import fcntl
 import os
 import tempfile
 from pathlib import Path
@@ -72,6 +71,8 @@ class DataDirLock:
 
     def acquire(self) -> None:
         """Take the lock or raise DataDirLockedError at once; never wait."""
+        import fcntl  # POSIX only; imported here so that a stack with --no-persist never needs it
+
         descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -147,6 +147,8 @@ class StateStore:
                 covered_generation = load_snapshot(snapshot_path)
                 self.summary.from_snapshot = True
             journal_generation = self._journal.stored_generation()
+            if journal_generation is not None and journal_generation > covered_generation + 1:
+                raise StateStoreError(self._missing_snapshot_message(journal_generation, covered_generation))
             if journal_generation is not None and journal_generation <= covered_generation:
                 # A crash came between writing the snapshot and replacing the journal.
                 logger.info("Skipped %s: the snapshot already contains its writes", self._journal.path)
@@ -166,6 +168,15 @@ class StateStore:
         self.summary.seconds += time.monotonic() - started
         self._journaling_app = JournalingMotoApp(moto_app, self._journal)
         return self._journaling_app
+
+    def _missing_snapshot_message(self, journal_generation: int, covered_generation: int) -> str:
+        # Generation n of the journal starts where the snapshot of generation n - 1 ends.
+        found = "is missing" if covered_generation == 0 else f"covers generation {covered_generation}"
+        return (
+            f"The journal {self._journal.path} continues the snapshot of generation {journal_generation - 1}, but "
+            f"{self.folder / SNAPSHOT_FILE} {found}, so the writes between them are lost. "
+            "Put the right snapshot back, or start with --reset."
+        )
 
     def restore_outbox(self, outbox: Any) -> None:
         """Load the saved messages into `outbox` and make it save every new one."""

@@ -31,7 +31,7 @@ from local.persistence.moto_journal import (
 )
 from local.persistence.moto_snapshot import SnapshotError
 from local.persistence.records import RecordFile
-from local.persistence.store import JOURNAL_FILE, SNAPSHOT_FILE, StateStore
+from local.persistence.store import JOURNAL_FILE, SNAPSHOT_FILE, StateStore, StateStoreError
 from local.sns_email import install_email_delivery
 
 IDENTITY = {"prefix": "survey", "region": "us-east-1", "account_id": "123456789012"}
@@ -474,5 +474,21 @@ def test_store_failed_compaction_keeps_journal(moto_server: MotoServer, tmp_path
     try:
         assert reopened.summary.journal_writes == 2
         assert counter(dynamodb) == 4
+    finally:
+        reopened.close()
+
+
+def test_store_journal_without_its_snapshot_raises(moto_server: MotoServer, tmp_path: Path) -> None:
+    store = open_store(moto_server, tmp_path)
+    create_table(moto_server.client("dynamodb"))
+    store.close()
+    (tmp_path / SNAPSHOT_FILE).unlink()
+
+    reset_moto()
+    reopened = StateStore(tmp_path, IDENTITY)
+    reopened.open()
+    try:
+        with pytest.raises(StateStoreError, match="moto-snapshot.pickle is missing"):
+            reopened.restore_moto(moto_server.moto_app)
     finally:
         reopened.close()
