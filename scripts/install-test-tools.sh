@@ -28,7 +28,7 @@ if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 
 if [ -f tests/browser/package.json ] && [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
   echo "==> npm install (tests/browser: axe-core)"
-  (cd tests/browser && npm install --no-audit --no-fund --silent)
+  (cd tests/browser && npm ci --no-audit --no-fund --silent)
 fi
 
 if [ ! -x .venv-checkov/bin/checkov ]; then
