@@ -1,4 +1,4 @@
-"""Command line of the offline stack: `python -m local up`, `outputs` and `outbox`."""
+"""Command line of the offline stack: `python -m local up`, `outputs`, `outbox`, `token`, `seed` and `logs`."""
 from __future__ import annotations
 
 import argparse
@@ -23,6 +23,7 @@ from local.config import (
     ConfigError,
     StackConfig,
 )
+from local import devtools
 from local.logs import configure_logging
 
 logger = logging.getLogger(__name__)
@@ -103,7 +104,54 @@ def build_parser() -> argparse.ArgumentParser:
     _add_address_options(outbox, bind=False)
     outbox.add_argument("--json", action="store_true", help="print the messages as JSON instead of readable text")
     outbox.set_defaults(handler=run_outbox)
-    # TODO: add token, seed, logs and reset subcommands.
+
+    token = commands.add_parser(
+        "token", help="print an ID token of a user of the running stack, for curl and scripts",
+        description="Print an ID token of a user of the running stack on stdout, e.g. "
+        "TOKEN=$(python -m local token ana@example.com --create). Without --password the stack issues the "
+        "token without checking one; with --password it signs in as the web app does.",
+    )
+    _add_address_options(token, bind=False)
+    token.add_argument("email", help="email address of the user")
+    token.add_argument("--password", help="sign in with this password (and give it to a user that --create creates)")
+    token.add_argument(
+        "--create", action="store_true",
+        help="sign the user up and confirm it first, unless it exists; without --password it gets a random "
+        "password, printed on stderr",
+    )
+    token.add_argument("--json", action="store_true", help="print the ID, access and refresh tokens as JSON")
+    token.set_defaults(handler=devtools.run_token)
+
+    seed = commands.add_parser(
+        "seed", help="create demo data through the API: a user, surveys from the templates, responses",
+        description="Create a demo user, surveys from the survey templates and random responses through the "
+        "running stack's API, then print the user's email and password and each survey's links.",
+    )
+    _add_address_options(seed, bind=False)
+    seed.add_argument("--surveys", type=int, default=3, metavar="N", help="number of surveys to create (default 3)")
+    seed.add_argument(
+        "--responses", type=int, default=200, metavar="M", help="number of responses to submit to each survey (default 200)"
+    )
+    seed.add_argument("--email", default=devtools.DEMO_EMAIL, help=f"email of the demo user (default {devtools.DEMO_EMAIL})")
+    seed.add_argument(
+        "--password", default=devtools.DEMO_PASSWORD, help=f"password of the demo user (default {devtools.DEMO_PASSWORD})"
+    )
+    seed.add_argument(
+        "--random-seed", type=int, metavar="N", help="seed of the random answers, for the same data on every run"
+    )
+    seed.set_defaults(handler=devtools.run_seed)
+
+    logs = commands.add_parser(
+        "logs", help="print a function's recent log lines; --follow keeps printing new ones",
+        description="Print the recent log lines of one Lambda function of the running stack, oldest first. "
+        "The stack keeps the last 2000 lines of each function.",
+    )
+    _add_address_options(logs, bind=False)
+    logs.add_argument("function", help="function name, e.g. survey-frontend, or the part after the prefix: frontend, backend")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines until Ctrl-C")
+    logs.add_argument("--lines", "-n", type=int, default=50, metavar="N", help="number of recent lines to print first (default 50)")
+    logs.add_argument("--json", action="store_true", help="print each line as a JSON object with its sequence number")
+    logs.set_defaults(handler=devtools.run_logs)
     return parser
 
 
