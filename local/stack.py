@@ -151,7 +151,9 @@ class OfflineStack:
             for service, state in self.status.snapshot().items():
                 if state != RUNNING:
                     self.status.set(service, FAILED)
-            logger.exception("The offline stack failed to start")
+            if not isinstance(error, StackStartError):
+                # A StackStartError already names the cause and the fix, and the CLI prints it.
+                logger.exception("The offline stack failed to start")
             self.stop()
             if isinstance(error, StackStartError):
                 raise
