@@ -1,0 +1,152 @@
+"""Property-based fuzzing of every operation in api/openapi.yaml against the stack under test.
+
+Schemathesis generates requests that fit the document (positive) and that
+break it (negative). Each response must pass these checks:
+
+- no 5xx (`not_a_server_error`);
+- the body and status match the documented response (`response_schema_conformance`);
+- the Content-Type is one the operation documents (`content_type_conformance`);
+- a request that breaks the document is rejected (`negative_data_rejection`);
+- an error is `{"error", "message"}` with a contract code that matches the status,
+  and carries Access-Control-Allow-Origin (`contract_error_shape`).
+
+Owner routes get the fuzz owner's ID token, except every fifth case, which
+keeps the generated Authorization value. Three of four generated survey ids
+that look like UUIDs are swapped for real surveys, so the cases reach the
+backend and not only its 404.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import pytest
+
+from tests.fuzz.conftest import MIN_TOTAL_CASES, FuzzTally, SurveyPool
+from tests.fuzz.contract import error_body_problems
+from tests.integration.conftest import SAMPLE_ANSWERS
+from tests.support.stack import User
+
+schemathesis = pytest.importorskip("schemathesis", reason="the fuzz suite needs schemathesis (test extras)")
+
+from schemathesis.checks import not_a_server_error  # noqa: E402
+from schemathesis.specs.openapi.checks import (  # noqa: E402
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+)
+
+pytestmark = pytest.mark.integration
+
+UUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# One case in this many keeps the generated Authorization header instead of the owner's token.
+GENERATED_TOKEN_EVERY = 5
+# One case in this many keeps a generated survey id, which is almost never a real survey.
+GENERATED_SURVEY_ID_EVERY = 4
+
+
+def contract_error_shape(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Schemathesis check: every 4xx and 5xx body is the contract's error object."""
+    if response.status_code < 400:
+        return None
+    problems = error_body_problems(response.status_code, response.headers, response.content)
+    if problems:
+        raise AssertionError(f"{case.operation.label} returned {response.status_code}: {'; '.join(problems)}")
+    return None
+
+
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    content_type_conformance,
+    negative_data_rejection,
+    contract_error_shape,
+]
+
+
+def is_negative(case: Any, location: str) -> bool:
+    """Return whether schemathesis generated this part of the request ("header", "query", "body") to break the schema."""
+    if case.meta is None:
+        return False
+    for component_location, info in case.meta.components.items():
+        if component_location.value == location:
+            return info.mode.value == "negative"
+    return False
+
+
+def requires_token(case: Any) -> bool:
+    return bool(case.operation.definition.raw.get("security"))
+
+
+def use_owner_token(case: Any, index: int, owner: User) -> None:
+    """Send the owner's token, unless the case is about the Authorization header itself.
+
+    A case whose only broken part is the header keeps it and expects 401. A
+    case broken elsewhere gets the token, so that its broken query or body is
+    what the API rejects.
+    """
+    broken_elsewhere = is_negative(case, "query") or is_negative(case, "body")
+    if is_negative(case, "header") and not broken_elsewhere:
+        return
+    generated = (case.headers or {}).get("Authorization")
+    if not broken_elsewhere and generated is not None and index % GENERATED_TOKEN_EVERY == 0:
+        return
+    case.headers = {**(case.headers or {}), **owner.headers}
+
+
+def aim_query_at_survey(case: Any, index: int, pool: SurveyPool) -> None:
+    survey_id = (case.query or {}).get("survey_id")
+    if not isinstance(survey_id, str) or not UUID_PATTERN.fullmatch(survey_id):
+        return
+    if index % GENERATED_SURVEY_ID_EVERY == 0:
+        return
+    if case.method.upper() == "DELETE":
+        # A deleted survey is gone for the later cases, so each delete gets a new one.
+        case.query["survey_id"] = pool.create(responses=1)
+    elif case.method.upper() == "PATCH":
+        case.query["survey_id"] = pool.editable[index % len(pool.editable)]
+    else:
+        case.query["survey_id"] = pool.readable[index % len(pool.readable)]
+
+
+def aim_submission_at_survey(case: Any, index: int, pool: SurveyPool) -> None:
+    """Point a generated submission at a real survey, and give some of them valid answers or real question ids."""
+    body = case.body
+    if not isinstance(body, dict) or not isinstance(body.get("survey_id"), str):
+        return
+    if not UUID_PATTERN.fullmatch(body["survey_id"]) or index % GENERATED_SURVEY_ID_EVERY == 0:
+        return
+    body["survey_id"] = pool.readable[index % len(pool.readable)]
+    if is_negative(case, "body"):
+        return
+    variant = index % GENERATED_SURVEY_ID_EVERY
+    if variant == 1:
+        body["answers"] = copy.deepcopy(SAMPLE_ANSWERS)
+    elif variant == 2 and isinstance(body.get("answers"), dict):
+        body["answers"] = dict(zip(SAMPLE_ANSWERS, body["answers"].values()))
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+def test_openapi_operation_fuzz(case: Any, fuzz_owner: User, survey_pool: SurveyPool, fuzz_tally: FuzzTally) -> None:
+    index = fuzz_tally.cases[case.operation.label]
+    fuzz_tally.cases[case.operation.label] += 1
+    if requires_token(case):
+        use_owner_token(case, index, fuzz_owner)
+    aim_query_at_survey(case, index, survey_pool)
+    if case.operation.path == "/survey/respond":
+        aim_submission_at_survey(case, index, survey_pool)
+
+    response = case.call_and_validate(checks=CHECKS)
+    fuzz_tally.statuses[response.status_code] += 1
+    fuzz_tally.outcomes[(case.operation.label, response.status_code)] += 1
+
+
+def test_openapi_fuzz_reaches_case_budget(fuzz_tally: FuzzTally) -> None:
+    # Runs after the fuzz test in this module. A run that selected only this test has nothing to count.
+    if fuzz_tally.total == 0:
+        pytest.skip("the fuzz test did not run in this session")
+    assert fuzz_tally.total >= MIN_TOTAL_CASES, dict(fuzz_tally.cases)
