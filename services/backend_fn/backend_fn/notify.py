@@ -5,6 +5,7 @@ import json
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -15,6 +16,23 @@ logger = logging.getLogger(__name__)
 # control characters.
 SUBJECT_MAX_LENGTH = 100
 PUBLISH_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One SNS message about a survey, ready to publish."""
+
+    survey_id: str
+    subject: str
+    message: str
+
+
+def deletion_notification(survey: dict[str, Any], deleted_at: str) -> Notification:
+    return Notification(
+        survey_id=survey["survey_id"],
+        subject=deletion_subject(survey["title"]),
+        message=deletion_message(survey, deleted_at),
+    )
 
 
 def deletion_subject(title: str) -> str:
@@ -52,24 +70,24 @@ class Notifier:
         self.rng = rng or random.Random()
 
     def publish_deletion(self, survey: dict[str, Any], deleted_at: str) -> bool:
-        """Publish the notification and return whether SNS accepted it.
+        """Publish the deletion notification of a survey and return whether SNS accepted it."""
+        return self.publish(deletion_notification(survey, deleted_at))
+
+    def publish(self, notification: Notification, attempts: int = PUBLISH_ATTEMPTS) -> bool:
+        """Publish a notification, with up to `attempts` tries, and return whether SNS accepted it.
 
         A failure is logged and not raised, because the survey is already
         deleted and the owner's request must still succeed.
         """
-        subject = deletion_subject(survey["title"])
-        message = deletion_message(survey, deleted_at)
-        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+        for attempt in range(1, attempts + 1):
             try:
-                self.sns.publish(TopicArn=self.topic_arn, Subject=subject, Message=message)
+                self.sns.publish(TopicArn=self.topic_arn, Subject=notification.subject, Message=notification.message)
                 return True
             except (ClientError, BotoCoreError) as exc:
-                if attempt == PUBLISH_ATTEMPTS:
-                    # TODO: store a durable retry record (for example an outbox item) so a
-                    # notification lost here is sent later instead of only logged.
+                if attempt == attempts:
                     logger.error(
                         "Publishing the deletion notification of survey %s failed after %d attempts",
-                        survey["survey_id"],
+                        notification.survey_id,
                         attempt,
                         exc_info=exc,
                     )
@@ -77,7 +95,7 @@ class Notifier:
                 delay = self.rng.uniform(0, 0.1 * 2**attempt)
                 logger.warning(
                     "Publishing the deletion notification of survey %s failed (%s), retrying in %.3f s",
-                    survey["survey_id"],
+                    notification.survey_id,
                     type(exc).__name__,
                     delay,
                 )

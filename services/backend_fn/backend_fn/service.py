@@ -15,11 +15,11 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from backend_fn import export
 from backend_fn.errors import BadRequest, Conflict, ServiceUnavailable, survey_not_found
-from backend_fn.notify import Notifier
+from backend_fn.notify import Notification, Notifier, deletion_notification
 from backend_fn.paging import collect_page, decode_token, encode_token, fit_to_payload, validate_limit
 from backend_fn.results import assemble_results, check_transaction_budget, plan_layout
 from backend_fn.store import (
@@ -58,9 +58,15 @@ UPDATE_MAX_ATTEMPTS = 3
 EXPORT_FORMATS = ("csv", "json")
 
 # Short timeouts, so that one stalled connection cannot use up the backend's
-# 15 s Lambda timeout. Standard mode retries throttling and transient errors,
-# 3 attempts in all.
+# 15 s Lambda timeout. Standard mode retries throttling and transient errors
+# 3 times (botocore's max_attempts counts retries), 4 attempts in all.
 BOTO_CONFIG = Config(connect_timeout=2, read_timeout=4, retries={"mode": "standard", "max_attempts": 3})
+# SNS calls get one attempt each, because the Notifier retries them itself. With
+# botocore's retries as well, an SNS that failed every call cost 12 requests and
+# about 10 s of backoff on the offline stack, most of the 15 s timeout.
+SNS_BOTO_CONFIG = Config(connect_timeout=2, read_timeout=4, retries={"mode": "standard", "total_max_attempts": 1})
+# Kept notifications that one delete sends at most, so a backlog cannot use up its timeout.
+MAX_PENDING_NOTIFICATIONS_PER_DELETE = 10
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ class SurveyService:
     def from_environment(cls) -> SurveyService:
         """Build the service from the Lambda environment. boto3 reads the region and endpoint from it by itself."""
         dynamodb = boto3.resource("dynamodb", config=BOTO_CONFIG)
-        sns = boto3.client("sns", config=BOTO_CONFIG)
+        sns = boto3.client("sns", config=SNS_BOTO_CONFIG)
         store = SurveyStore(dynamodb, os.environ["SURVEYS_TABLE"], os.environ["RESPONSES_TABLE"], sleep=time.sleep)
         notifier = Notifier(sns, os.environ["NOTIFICATIONS_TOPIC_ARN"], sleep=time.sleep)
         return cls(store, notifier)
@@ -232,8 +238,38 @@ class SurveyService:
         self.store.delete_survey_item(survey_id)
         logger.info("Deleted survey %s and %d items of its responses partition", survey_id, items_deleted)
 
-        self.notifier.publish_deletion(survey, self.now())
+        notification = deletion_notification(survey, self.now())
+        if self.notifier.publish(notification):
+            self.send_pending_notifications()
+        else:
+            self.keep_notification(notification)
         return {"survey_id": survey_id, "deleted": True, "responses_deleted": int(survey.get("response_count", 0))}
+
+    def keep_notification(self, notification: Notification) -> None:
+        """Store a notification that SNS rejected, for a later delete to send. A storage failure is logged."""
+        try:
+            self.store.add_pending_notification(notification, self.now())
+        except (ClientError, BotoCoreError):
+            logger.exception("Keeping the rejected notification of survey %s failed; it is lost", notification.survey_id)
+            return
+        logger.info("Kept the notification of survey %s for the next delete to send", notification.survey_id)
+
+    def send_pending_notifications(self) -> None:
+        """Send notifications that SNS rejected before, oldest first, and stop at the first new failure.
+
+        A notification is removed after SNS accepts it, so two deletes that run at
+        the same time may both send it: delivery is at least once, as SNS's own is.
+        """
+        try:
+            pending = self.store.pending_notifications()[:MAX_PENDING_NOTIFICATIONS_PER_DELETE]
+            for notification in pending:
+                if not self.notifier.publish(notification, attempts=1):
+                    return
+                self.store.remove_pending_notification(notification.survey_id)
+                logger.info("Sent the kept notification of survey %s", notification.survey_id)
+        except (ClientError, BotoCoreError, ValueError, KeyError):
+            # The delete itself succeeded, and the notifications stay kept for the next one.
+            logger.exception("Sending kept notifications failed")
 
     def list_responses(self, caller: Caller, survey_id: Any, limit: Any, next_token: Any) -> dict[str, Any]:
         survey = self.owned_survey(caller, survey_id)

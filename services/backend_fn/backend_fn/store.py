@@ -5,6 +5,7 @@ because the Lambda zip does not contain that file.
 """
 from __future__ import annotations
 
+import json
 import logging
 import random
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from boto3.dynamodb.conditions import Key as KeyCondition
 from botocore.exceptions import ClientError
 
 from backend_fn.errors import ServiceUnavailable
+from backend_fn.notify import Notification
 from backend_fn.results import AGGREGATE_PREFIX, aggregate_key, value_index_prefix
 
 logger = logging.getLogger(__name__)
@@ -29,6 +31,11 @@ RESPONSES_KEY_FIELDS = ("survey_id", "item_key")
 
 BATCH_WRITE_MAX_ITEMS = 25
 BATCH_WRITE_MAX_ATTEMPTS = 8
+# The surveys table item that keeps the notifications SNS rejected, one attribute
+# `n#<survey id>` each. The key is no UUID, so no survey action can reach it, and
+# it has no owner_sub, so the owner index never lists it.
+PENDING_NOTIFICATIONS_ID = "pending-notifications"
+PENDING_NOTIFICATION_PREFIX = "n#"
 
 def response_key(submitted_at: str, response_id: str) -> str:
     return f"{RESPONSE_PREFIX}{submitted_at}#{response_id}"
@@ -124,6 +131,45 @@ class SurveyStore:
 
     def delete_survey_item(self, survey_id: str) -> None:
         self.surveys.delete_item(Key={"survey_id": survey_id})
+
+    # Notifications that SNS rejected
+
+    def add_pending_notification(self, notification: Notification, failed_at: str) -> None:
+        """Keep a notification to send later.
+
+        One item contains all of them. At up to about 800 bytes each (an estimate),
+        some 500 fit in DynamoDB's 400 KB item limit; past that, this raises ClientError.
+        """
+        entry = {"subject": notification.subject, "message": notification.message, "failed_at": failed_at}
+        self.surveys.update_item(
+            Key={"survey_id": PENDING_NOTIFICATIONS_ID},
+            UpdateExpression="SET #entry = :entry",
+            ExpressionAttributeNames={"#entry": PENDING_NOTIFICATION_PREFIX + notification.survey_id},
+            ExpressionAttributeValues={":entry": json.dumps(entry, ensure_ascii=False)},
+        )
+
+    def pending_notifications(self) -> list[Notification]:
+        """Return the kept notifications, oldest failure first."""
+        item = self.surveys.get_item(Key={"survey_id": PENDING_NOTIFICATIONS_ID}, ConsistentRead=True).get("Item", {})
+        entries = []
+        for name, value in item.items():
+            if name.startswith(PENDING_NOTIFICATION_PREFIX):
+                entry = json.loads(value)
+                notification = Notification(
+                    survey_id=name.removeprefix(PENDING_NOTIFICATION_PREFIX),
+                    subject=entry["subject"],
+                    message=entry["message"],
+                )
+                entries.append((entry["failed_at"], notification))
+        entries.sort(key=lambda pair: pair[0])
+        return [notification for _, notification in entries]
+
+    def remove_pending_notification(self, survey_id: str) -> None:
+        self.surveys.update_item(
+            Key={"survey_id": PENDING_NOTIFICATIONS_ID},
+            UpdateExpression="REMOVE #entry",
+            ExpressionAttributeNames={"#entry": PENDING_NOTIFICATION_PREFIX + survey_id},
+        )
 
     def query_owner_surveys(
         self, owner_sub: str, start_key: dict[str, str] | None, limit: int
@@ -303,6 +349,9 @@ class SurveyStore:
             "KeyConditionExpression": KeyCondition("survey_id").eq(survey_id),
             "ProjectionExpression": "#hash, #range",
             "ExpressionAttributeNames": {"#hash": "survey_id", "#range": "item_key"},
+            # A response committed just before the survey was marked deleting must be
+            # seen, or it would outlive the survey, and eventually consistent reads may miss it.
+            "ConsistentRead": True,
         }
         while True:
             response = self.responses.query(**arguments)
