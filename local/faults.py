@@ -12,8 +12,9 @@ Tests set faults with `POST /_local/faults` and clear them with `DELETE /_local/
 - `{"sns": "fail"}`: SNS Publish returns 500 InternalError.
 - `{"jwks": "unavailable"}`: the user pool's JWKS returns 503.
 
-A POST adds to the faults already set. Faults last until cleared or until the stack
-stops, and setting one logs a WARNING, so a stack left faulty is visible in its log.
+A POST adds to the faults already set. Faults last until cleared or until the process
+exits, also across stacks that one process starts, as unit tests do. Setting one logs a
+WARNING, so a stack left faulty is visible in its log.
 """
 from __future__ import annotations
 
