@@ -377,10 +377,12 @@ class _LazyApp:
 def _restore_line(summary: RestoreSummary) -> str:
     if not summary.found_state:
         return f"State           no saved state yet in {summary.folder}; it is kept there from now on"
-    source = "snapshot + journal" if summary.from_snapshot else "journal"
+    restored = f"{summary.journal_writes} journaled writes"
+    if summary.from_snapshot:
+        restored = f"the snapshot and {restored}"
     line = (
-        f"State           restored {summary.journal_writes} writes from {summary.folder} in {summary.seconds:.1f} s "
-        f"({source}; {summary.users} users, {summary.outbox_messages} outbox messages)"
+        f"State           restored {restored} from {summary.folder} in {summary.seconds:.1f} s "
+        f"({summary.users} users, {summary.outbox_messages} outbox messages)"
     )
     if summary.rejected_writes:
         line += f"; {summary.rejected_writes} writes failed to replay, see the log"
