@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import secrets
 import sys
@@ -24,7 +25,7 @@ from local.config import StackConfig
 from local.logs import compact_function_log_line
 
 REQUEST_TIMEOUT_SECONDS = 30
-# How often `logs --follow` asks the stack for new lines, in seconds.
+# How often `logs --follow` requests new lines from the stack, in seconds.
 FOLLOW_POLL_SECONDS = 0.5
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "Demo-password-1"
@@ -39,7 +40,7 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class CommandError(RuntimeError):
-    """A command failed. The message says why and what to do, and is printed as `error: <message>`."""
+    """A command failed. The message gives the cause and the fix, and is printed as `error: <message>`."""
 
 
 class CognitoCallError(CommandError):
@@ -131,6 +132,12 @@ def _run(command: Callable[[StackClient], int], args: argparse.Namespace) -> int
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader of the output left early, as `| head` does. Pointing stdout at devnull
+        # keeps Python's final flush from raising again (the Python docs' recipe for SIGPIPE).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 # --- token ------------------------------------------------------------------------------
