@@ -14,6 +14,7 @@ raises CorruptRecordFileError, because skipping it would replay later writes wit
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import struct
@@ -183,13 +184,15 @@ class RecordFile:
         self._open_for_append(FILE_HEADER.size)
 
     def _open_for_append(self, end: int) -> None:
-        self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         # The truncation in read() must be on disk before records are appended after it.
-        os.fsync(self._descriptor)
+        os.fsync(descriptor)
         fsync_directory(self.path.parent)
-        self._epoch += 1
-        self._written_end = end
-        self._synced_end = end
+        with self._sync_lock:
+            self._descriptor = descriptor
+            self._epoch += 1
+            self._written_end = end
+            self._synced_end = end
 
     @property
     def size(self) -> int:
@@ -225,12 +228,20 @@ class RecordFile:
         with self._sync_lock:
             if epoch != self._epoch or self._synced_end >= end:
                 return
+            if self._descriptor is None:
+                raise OSError(errno.EBADF, f"{self.path} was closed before this record was fsynced")
             target = self._written_end
-            assert self._descriptor is not None
             os.fsync(self._descriptor)
             self._synced_end = target
 
     def close(self) -> None:
-        if self._descriptor is not None:
-            os.close(self._descriptor)
-            self._descriptor = None
+        """Fsync and close the file; a `sync` still waiting for its record then returns at once."""
+        with self._sync_lock:
+            if self._descriptor is None:
+                return
+            try:
+                os.fsync(self._descriptor)
+                self._synced_end = self._written_end
+            finally:
+                os.close(self._descriptor)
+                self._descriptor = None

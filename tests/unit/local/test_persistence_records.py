@@ -195,3 +195,15 @@ def test_records_failed_append_cuts_partial_record(tmp_path: Path, monkeypatch: 
     monkeypatch.undo()
     record_file.close()
     assert path.stat().st_size == size
+
+
+def test_records_close_covers_pending_sync(tmp_path: Path) -> None:
+    path = tmp_path / "records.log"
+    record_file, _ = read_all(path)
+    token = record_file.append(b"written, not yet fsynced")
+    record_file.close()
+    # The request thread that wrote the record syncs after the file was closed at shutdown.
+    record_file.sync(token)
+    reopened, payloads = read_all(path)
+    reopened.close()
+    assert payloads == [b"written, not yet fsynced"]
