@@ -16,6 +16,7 @@ instead of applying its writes twice.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -218,6 +219,8 @@ class StateStore:
         try:
             if self._moto_restored and self._journal.has_records():
                 size = self._compact()
+        except StateStoreError as error:
+            logger.error("%s", error)
         finally:
             self._journal.close()
             if self._outbox_file is not None:
@@ -227,23 +230,29 @@ class StateStore:
         return size
 
     def _compact(self) -> int | None:
-        """Fold the journal into a new snapshot; on failure keep the journal, which stays correct."""
-        lock = self._journaling_app.lock if self._journaling_app is not None else None
-        if lock is not None:
-            lock.acquire()
-        try:
+        """Fold the journal into a new snapshot and return its size in bytes.
+
+        When the snapshot cannot be written, the journal stays in place, still correct,
+        and this returns None. Raise StateStoreError when the snapshot was written but
+        the journal could not be replaced, because no write can be journaled after that.
+        """
+        lock = self._journaling_app.lock if self._journaling_app is not None else contextlib.nullcontext()
+        with lock:
             started = time.monotonic()
-            size = save_snapshot(self.folder / SNAPSHOT_FILE, self._journal.generation)
-            self._journal.replace(self._journal.generation + 1)
+            try:
+                size = save_snapshot(self.folder / SNAPSHOT_FILE, self._journal.generation)
+            except (SnapshotError, OSError) as error:
+                logger.warning("Compacting the journal failed; it stays in place and is replayed on the next start: %s", error)
+                return None
+            try:
+                self._journal.replace(self._journal.generation + 1)
+            except OSError as error:
+                raise StateStoreError(
+                    f"Replacing the journal {self._journal.path} after writing a snapshot failed ({error}). The next "
+                    "start skips the old journal, because the snapshot contains its writes."
+                ) from error
             logger.info(
                 "Compacted the journal into %s (%.1f MB) in %.2f s",
                 self.folder / SNAPSHOT_FILE, size / 1e6, time.monotonic() - started,
             )
             return size
-        except (SnapshotError, OSError) as error:
-            logger.warning("Compacting the journal failed; it stays in place and is replayed on the next start: %s", error)
-            return None
-        finally:
-            if lock is not None:
-                lock.release()
-

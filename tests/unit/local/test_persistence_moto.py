@@ -492,3 +492,33 @@ def test_store_journal_without_its_snapshot_raises(moto_server: MotoServer, tmp_
             reopened.restore_moto(moto_server.moto_app)
     finally:
         reopened.close()
+
+
+def test_store_failed_journal_replacement_fails_start(moto_server: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = open_store(moto_server, tmp_path)
+    dynamodb = moto_server.client("dynamodb")
+    create_table(dynamodb)
+    add_to_counter(dynamodb, 1)
+    crash(store)
+
+    def fail_replace(self: RecordFile, generation: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(RecordFile, "replace", fail_replace)
+    reset_moto()
+    reopened = StateStore(tmp_path, IDENTITY)
+    reopened.open()
+    try:
+        with pytest.raises(StateStoreError, match="skips the old journal"):
+            reopened.restore_moto(moto_server.moto_app)
+    finally:
+        reopened.close()
+    monkeypatch.undo()
+
+    # The snapshot was written before the failure and contains every write.
+    restarted = open_store(moto_server, tmp_path)
+    try:
+        assert restarted.summary.journal_writes == 0
+        assert counter(dynamodb) == 1
+    finally:
+        restarted.close()
