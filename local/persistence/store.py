@@ -160,6 +160,7 @@ class StateStore:
             replayed, rejected = replay_journal(moto_app, records)
         except (SnapshotError, CorruptRecordFileError) as error:
             raise StateStoreError(str(error)) from error
+
         self.summary.journal_writes = replayed
         self.summary.rejected_writes = rejected
         self._moto_restored = True
