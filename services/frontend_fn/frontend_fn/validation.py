@@ -25,6 +25,12 @@ TEMPLATE_NAME_PATTERN = re.compile(r"[a-z0-9-]{1,64}")
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 LIMIT_PATTERN = re.compile(r"[0-9]{1,3}")
 EXPORT_FORMATS = ("csv", "json")
+# A UTF-16 surrogate code point. A JSON \uXXXX escape can spell one without its
+# pair, and json.loads joins valid pairs into one code point, so any surrogate
+# left in a parsed string is unpaired. Such a string has no
+# UTF-8 form, and storing one failed with 502 (moto's DynamoDB raised
+# UnicodeEncodeError, and Cognito calls failed too).
+SURROGATE_PATTERN = re.compile("[\ud800-\udfff]")
 
 
 def decode_body(body: str | None, is_base64_encoded: bool) -> bytes | None:
@@ -80,6 +86,22 @@ def _json_depth(value: Any) -> int:
     return max_depth
 
 
+def _contains_lone_surrogate(value: Any) -> bool:
+    """Return whether any string in a parsed JSON value, object keys included, has an unpaired surrogate."""
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if SURROGATE_PATTERN.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 def parse_json_object(raw_body: bytes | None) -> dict[str, Any]:
     """Parse a request body that must be a JSON object."""
     if raw_body is None or not raw_body.strip():
@@ -99,6 +121,10 @@ def parse_json_object(raw_body: bytes | None) -> dict[str, Any]:
         raise BadRequest("The request body must be a JSON object.")
     if _json_depth(value) > MAX_JSON_DEPTH:
         raise BadRequest(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
+    if _contains_lone_surrogate(value):
+        raise BadRequest(
+            "The request body contains a \\u escape of an unpaired UTF-16 surrogate, which is not valid Unicode."
+        )
     return value
 
 

@@ -233,6 +233,30 @@ def test_invalid_utf8_body_is_400(deps):
     _assert_error(app.handle_event(event, deps), 400, "bad_request")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"survey_id": "' + SURVEY_ID + '", "answers": {"q1": "\\ud800"}}',
+        '{"survey_id": "' + SURVEY_ID + '", "answers": {"q1": ["ok", "x\\udfff"]}}',
+        '{"survey_id": "' + SURVEY_ID + '", "answers": {"\\udbff": "Yes"}}',
+        '{"survey_id": "' + SURVEY_ID + '", "answers": {}, "note": "\\ude00\\ud83d"}',
+    ],
+    ids=["high surrogate", "low surrogate in list", "in a key", "pair in the wrong order"],
+)
+def test_unpaired_surrogate_escape_is_400(deps, lambda_client, body):
+    _assert_error(app.handle_event(_respond_event(body=body), deps), 400, "bad_request")
+    lambda_client.invoke.assert_not_called()
+
+
+def test_paired_surrogate_escape_is_accepted(deps, lambda_client):
+    # \ud83d\ude00 is the escaped UTF-16 pair of one emoji, valid Unicode.
+    _backend_answers(lambda_client, {"status": 201, "body": {"response_id": "r1"}})
+    body = '{"survey_id": "' + SURVEY_ID + '", "answers": {"q5": "\\ud83d\\ude00"}}'
+    assert app.handle_event(_respond_event(body=body), deps)["statusCode"] == 201
+    sent = json.loads(lambda_client.invoke.call_args.kwargs["Payload"])
+    assert sent["args"]["answers"] == {"q5": "\U0001F600"}
+
+
 def test_body_ignored_on_get(deps, make_token, lambda_client):
     _backend_answers(lambda_client, {"status": 200, "body": {"surveys": [], "next_token": None}})
     event = with_token(load_event("apigw_get_surveys", body="not json"), make_token())
