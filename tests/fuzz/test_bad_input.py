@@ -649,6 +649,8 @@ INVALID_CHANGES: list[tuple[str, dict[str, Any], str]] = [
     ("closes_at as number", {"closes_at": 1_900_000_000}, "closes_at"),
     ("closes_at without zone", {"closes_at": "2030-01-01T00:00:00"}, "closes_at"),
     ("closes_at invalid date", {"closes_at": "2030-02-30T00:00:00Z"}, "closes_at"),
+    ("closes_at in Arabic-Indic digits", {"closes_at": "٢٠٣٠-01-01T00:00:00Z"}, "closes_at"),
+    ("closes_at in full-width digits", {"closes_at": "２０３０-01-01T00:00:00Z"}, "closes_at"),
     ("duplicate question ids", {"questions": [{"id": "a", **TEXT_QUESTION}, {"id": "a", **TEXT_QUESTION}]}, "questions[1].id"),
     ("question id with slash", {"questions": [{"id": "a/b", **TEXT_QUESTION}]}, "questions[0].id"),
     ("rating min as string", {"questions": [{"type": "rating", "text": "Q", "min": "0"}]}, "questions[0].min"),
@@ -673,6 +675,14 @@ def test_patch_invalid_change_names_field(
     error = assert_client_error(response, 400, "bad_request")
     assert field in error["message"], f"{case}: {error['message']!r}"
     assert_guarded_unchanged()
+
+
+@pytest.mark.parametrize("closes_at", ["٢٠٠٠-01-01T00:00:00Z", "2000-01-01T00:00:00.١٢٣Z"], ids=["year", "fraction"])
+def test_create_closes_at_non_ascii_digits_rejected(stack: StackUnderTest, owner: User, closes_at: str) -> None:
+    # Python's int() reads these digits, but a survey that stored them would never close.
+    response = stack.post("/survey/create", json={**SAMPLE_SURVEY, "closes_at": closes_at}, headers=owner.headers)
+    error = assert_client_error(response, 400, "bad_request")
+    assert "closes_at" in error["message"]
 
 
 def test_create_question_ids_differing_in_case_are_distinct(stack: StackUnderTest, owner: User) -> None:

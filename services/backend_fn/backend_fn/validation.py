@@ -50,7 +50,9 @@ ANSWERS_MAX_BYTES = 300 * 1024
 
 SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SURVEY_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z")
+# Only ASCII digits, because \d also matches other scripts' digits such as "٢٠٣٠".
+# int() reads those as 2030, but the stored string would keep them and never compare as a time.
+TIMESTAMP = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z")
 SURVEY_STATUSES = ("open", "closed")
 UPDATABLE_FIELDS = ("title", "description", "closes_at", "max_responses", "status", "questions")
 
