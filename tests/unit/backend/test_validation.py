@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import copy
+import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from backend_fn.errors import BadRequest
 from backend_fn.validation import (
+    TIMESTAMP,
     round_number,
     validate_answers,
     validate_changes,
@@ -265,3 +269,15 @@ def test_validate_survey_id_rejects(survey_id: Any) -> None:
     with pytest.raises(BadRequest) as caught:
         validate_survey_id(survey_id)
     assert "survey_id" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2030-01-31T18:00:00Z", "2030-01-31T18:00:00.5Z", "2030-01-31T18:00:00.123456789Z", "2030-01-31T18:00:00.1234567890Z",
+     "2030-01-31T18:00:00", "2030-01-31T18:00:00+00:00", "2030-01-31 18:00:00Z", "٢٠٣٠-01-31T18:00:00Z", "30-01-31T18:00:00Z"],
+)
+def test_openapi_closes_at_pattern_matches_validation(value: str) -> None:
+    document = yaml.safe_load((Path(__file__).resolve().parents[3] / "api" / "openapi.yaml").read_text())
+    for schema in ("SurveyCreate", "SurveyUpdate"):
+        pattern = document["components"]["schemas"][schema]["properties"]["closes_at"]["pattern"]
+        assert bool(re.search(pattern, value)) == bool(TIMESTAMP.fullmatch(value)), schema
