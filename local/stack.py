@@ -220,6 +220,11 @@ class OfflineStack:
         self.status.set("moto", RUNNING)
         self._print(f"Edge endpoint   {self.config.edge_url} (DynamoDB, S3, SNS, IAM, STS via moto)")
 
+        # The workers import their code while the stack provisions, because neither needs the other.
+        self.runtime = self._runtime_factory(self.config, self.names)
+        prewarm = threading.Thread(target=self.runtime.start, name="lambda-prewarm", daemon=True)
+        prewarm.start()
+
         self._uninstall_email_delivery = install_email_delivery(self.outbox)
         self.cognito = self._cognito_factory(self.config, self.outbox)
         if self.state_store is not None:
@@ -252,8 +257,7 @@ class OfflineStack:
         self.status.set("website", RUNNING)
         self._print(f"Website         {self.config.website_url}/")
 
-        self.runtime = self._runtime_factory(self.config, self.names)
-        self.runtime.start()
+        prewarm.join()
         self.edge.lambda_app = self.runtime.wsgi_app
         self.status.set("lambda", RUNNING)
         self._print(f"Lambda          {self.names.frontend_function_name}, {self.names.backend_function_name} (worker processes)")
