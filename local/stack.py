@@ -126,6 +126,9 @@ class OfflineStack:
         self._stop_lock = threading.Lock()
         self.edge: EdgeApp | None = None
         self._hot_reload: HotReloader | None = None
+        self._boto3_session: Any = None
+        self._aws_clients: dict[str, Any] = {}
+        self._aws_clients_lock = threading.Lock()
         # Recent output lines of each function, for GET /_local/logs and `python -m local logs`.
         self.function_logs = FunctionLogBuffer()
 
@@ -299,12 +302,22 @@ class OfflineStack:
         logger.info("%s listening on %s:%d", part, server.host, server.port)
 
     def _aws_client(self, service: str) -> Any:
+        """Return the stack's own client of `service`, created once (boto3 clients are thread-safe)."""
+        with self._aws_clients_lock:
+            if service not in self._aws_clients:
+                self._aws_clients[service] = self._create_aws_client(service)
+            return self._aws_clients[service]
+
+    def _create_aws_client(self, service: str) -> Any:
         import boto3
         from botocore.config import Config
 
         from local.functions import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
 
-        return boto3.session.Session().client(
+        # One session for every client, so botocore loads each service model and the endpoint data once.
+        if self._boto3_session is None:
+            self._boto3_session = boto3.session.Session()
+        return self._boto3_session.client(
             service,
             endpoint_url=self.config.edge_url,
             region_name=self.config.region,
