@@ -220,7 +220,9 @@ def _log_access(
     # terminal, so those lines are DEBUG unless the response is a server error.
     internal = INTERNAL_USER_AGENT in environ.get("HTTP_USER_AGENT", "")
     level = logging.INFO if target == MOTO and not internal else logging.DEBUG
-    if status.startswith("5"):
+    # A 503 from /_local/health means "still starting", which start-up scripts poll for, so it stays DEBUG.
+    starting = target == CONTROL and status.startswith("503")
+    if status.startswith("5") and not starting:
         level = logging.WARNING
     # The query string stays out of the log because presigned URLs carry credentials in it.
     logger.log(
