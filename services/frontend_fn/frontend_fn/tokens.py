@@ -184,6 +184,9 @@ class TokenVerifier:
         """Return the caller and the token's claims; raise TokenRejected or JwksUnavailable."""
         if len(token) > MAX_TOKEN_CHARS:
             raise TokenRejected("token too long")
+        if not token.isascii():
+            # A JWT is base64url text. PyJWT raises UnicodeEncodeError, not InvalidTokenError, on a lone surrogate.
+            raise TokenRejected("malformed: not ASCII")
         segments = token.split(".")
         if len(segments) != 3:
             raise TokenRejected("malformed: not three segments")

@@ -396,7 +396,7 @@ def test_authorization_header_lookup_ignores_case(deps, make_token, lambda_clien
     assert app.handle_event(event, deps)["statusCode"] == 200
 
 
-@pytest.mark.parametrize("token", ["garbage", "a.b.c", "Bearer", "e30.e30.e30"])
+@pytest.mark.parametrize("token", ["garbage", "a.b.c", "Bearer", "e30.e30.e30", "e30.\ud800.e30"])
 def test_owner_route_with_malformed_token_is_401(deps, token):
     event = with_token(load_event("apigw_get_surveys"), token, scheme="")
     _assert_error(app.handle_event(event, deps), 401, "unauthorized")

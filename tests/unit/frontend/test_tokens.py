@@ -153,6 +153,8 @@ def test_verify_stripped_signature_rejected(verifier, make_token):
         _b64url(b"[1, 2]") + ".e30.sig",
         "." * 2,
         "\u00e9\u00e9.\u00e9\u00e9.\u00e9\u00e9",
+        "\ud800.e30.sig",
+        "e30.\udfff.sig",
     ],
 )
 def test_verify_malformed_token_rejected(verifier, token):
