@@ -284,7 +284,7 @@ UNICODE_SAMPLES = [
     "שלום עולם \u202eevil\u202c",
     "zero\u200bwidth <b>bold</b> &amp;",
 ]
-CONTROL_SAMPLES = ["nul\x00byte", "bell\x07 escape\x1b[31m", "line\u2028separator", "tab\tinside", "del\x7fete"]
+CONTROL_SAMPLES = ["nul\x00byte", "bell\x07 escape\x1b[31m", "line\u2028separator", "tab\tinside", "cr\rlf\nend\x7f"]
 
 
 def text_survey(texts: list[str]) -> dict[str, Any]:
