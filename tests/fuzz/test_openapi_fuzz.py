@@ -10,10 +10,10 @@ break it (negative). Each response must pass these checks:
 - an error is `{"error", "message"}` with a contract code that matches the status,
   and carries Access-Control-Allow-Origin (`contract_error_shape`).
 
-Owner routes get the fuzz owner's ID token, except every fifth case, which
-keeps the generated Authorization value. Three of four generated survey ids
-that look like UUIDs are swapped for real surveys, so the cases reach the
-backend and not only its 404.
+Owner routes get the fuzz owner's ID token. Cases whose only broken part is
+the Authorization header keep the generated value, and so does every fifth of
+the others. Three of four generated survey ids that look like UUIDs are
+swapped for real surveys, so the cases reach the backend and not only its 404.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from tests.fuzz.contract import error_body_problems
 from tests.integration.conftest import SAMPLE_ANSWERS
 from tests.support.stack import User
 
-schemathesis = pytest.importorskip("schemathesis", reason="the fuzz suite needs schemathesis (test extras)")
+schemathesis = pytest.importorskip("schemathesis", reason="the fuzz test needs schemathesis; install the test extras")
 
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
