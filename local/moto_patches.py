@@ -6,6 +6,7 @@ DynamoDB costs that grow with the table, plus one race:
 - the dispatcher lists moto's package folders on disk and tries its URL patterns for
   every request to find the service, and the response class lists its own methods
   with `inspect.getmembers` for every request;
+- DynamoDB parses every UpdateExpression twice per request;
 - every DynamoDB Query walks and sorts every item of the table (`Table.all_items`),
   so reading one partition costs O(table);
 - every TransactWriteItems deep-copies each table it touches, to be able to roll back;
@@ -13,8 +14,8 @@ DynamoDB costs that grow with the table, plus one race:
   can deep-copy a dict another request is changing ("dictionary changed size during
   iteration", a 500), and two `ADD` updates can lose one increment.
 
-`install()` patches moto in this process. Both dispatch lookups are cached, and one
-lock serialises DynamoDB requests. A base-table Query with a hash key and a string
+`install()` patches moto in this process. Both dispatch lookups and the parse trees
+of update expressions are cached, and one lock serialises DynamoDB requests. A base-table Query with a hash key and a string
 range key reads only the keys it can return, from a sorted key list per partition
 that every put and delete keeps up to date. A transaction backs up only the items it
 writes. Responses are the same as moto's own, and every other request runs moto's code.
@@ -57,6 +58,7 @@ def install() -> bool:
     from moto.core import responses as core_responses
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
     from moto.dynamodb.responses import DynamoHandler
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
@@ -79,7 +81,13 @@ def install() -> bool:
             (DynamoDBBackend, "transact_write_items"): DynamoDBBackend.transact_write_items,
             (DomainDispatcherApplication, "get_backend_for_host"): DomainDispatcherApplication.get_backend_for_host,
             (core_responses, "method_names_from_class"): core_responses.method_names_from_class,
+            (UpdateExpressionParser, "make"): UpdateExpressionParser.__dict__["make"],
         }
+    )
+    # moto parses each UpdateExpression twice per request. The parse tree depends only on the
+    # string, and moto's validator deep-copies it before substituting names and values.
+    UpdateExpressionParser.make = classmethod(
+        functools.lru_cache(maxsize=1024)(UpdateExpressionParser.__dict__["make"].__func__)
     )
     DomainDispatcherApplication.get_backend_for_host = _cached_backend_for_host(
         DomainDispatcherApplication.get_backend_for_host

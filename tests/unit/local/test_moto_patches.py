@@ -215,6 +215,28 @@ def test_transaction_commits_every_action(dynamodb: Any, patched: None) -> None:
     assert items[0]["count"] == {"N": "6"}
 
 
+def test_cached_update_expression_keeps_values_apart(dynamodb: Any, patched: None) -> None:
+    for survey_id, increment in (("s1", 2), ("s2", 5), ("s1", 3)):
+        dynamodb.update_item(
+            TableName=TABLE, Key=key_of(survey_id, "a#0"), UpdateExpression="ADD #c :v",
+            ExpressionAttributeNames={"#c": "count"}, ExpressionAttributeValues={":v": {"N": str(increment)}},
+        )
+    first = dynamodb.get_item(TableName=TABLE, Key=key_of("s1", "a#0"))["Item"]["count"]
+    second = dynamodb.get_item(TableName=TABLE, Key=key_of("s2", "a#0"))["Item"]["count"]
+    assert first == {"N": "5"}
+    assert second == {"N": "5"}
+
+
+def test_invalid_update_expression_still_rejected(dynamodb: Any, patched: None) -> None:
+    for _ in range(2):
+        with pytest.raises(ClientError) as error:
+            dynamodb.update_item(
+                TableName=TABLE, Key=key_of("s", "a#0"), UpdateExpression="ADD ADD #c :v",
+                ExpressionAttributeNames={"#c": "count"}, ExpressionAttributeValues={":v": {"N": "1"}},
+            )
+        assert error.value.response["Error"]["Code"] == "ValidationException"
+
+
 def test_install_is_idempotent(patched: None) -> None:
     from moto.dynamodb.models.table import Table
 
