@@ -18,7 +18,9 @@ swapped for real surveys, so the cases reach the backend and not only its 404.
 from __future__ import annotations
 
 import copy
+import math
 import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -26,7 +28,7 @@ import pytest
 from tests.fuzz.conftest import MIN_TOTAL_CASES, FuzzTally, SurveyPool
 from tests.fuzz.contract import error_body_problems
 from tests.integration.conftest import SAMPLE_ANSWERS
-from tests.support.stack import User
+from tests.support.stack import StackUnderTest, User
 
 schemathesis = pytest.importorskip("schemathesis", reason="the fuzz test needs schemathesis; install the test extras")
 
@@ -150,3 +152,66 @@ def test_openapi_fuzz_reaches_case_budget(fuzz_tally: FuzzTally) -> None:
     if fuzz_tally.total == 0:
         pytest.skip("the fuzz test did not run in this session")
     assert fuzz_tally.total >= MIN_TOTAL_CASES, dict(fuzz_tally.cases)
+
+
+def all_responses(stack: StackUnderTest, owner: User, survey_id: str) -> list[dict[str, Any]]:
+    """Page through every stored response of a survey."""
+    responses: list[dict[str, Any]] = []
+    params = {"survey_id": survey_id, "limit": "100"}
+    while True:
+        page = stack.get("/survey/responses", params=params, headers=owner.headers)
+        assert page.status_code == 200, page.text
+        responses.extend(page.json()["responses"])
+        next_token = page.json()["next_token"]
+        if next_token is None:
+            return responses
+        params["next_token"] = next_token
+
+
+def recount(question: dict[str, Any], answers: list[Any]) -> dict[str, Any]:
+    """Compute a question's results entry from its stored answers, as the contract defines it."""
+    entry: dict[str, Any] = {"answered": len(answers)}
+    if question["type"] in ("single_choice", "multiple_choice"):
+        counts = dict.fromkeys(question["options"], 0)
+        for answer in answers:
+            for option in answer if isinstance(answer, list) else [answer]:
+                counts[option] += 1
+        entry["counts"] = counts
+        return entry
+    entry["count"] = len(answers)
+    if question["type"] in ("rating", "number"):
+        entry["min"] = min(answers, default=None)
+        entry["max"] = max(answers, default=None)
+        entry["average"] = sum(Decimal(repr(answer)) for answer in answers) / len(answers) if answers else None
+    if question["type"] == "rating":
+        entry["distribution"] = {str(value): answers.count(value) for value in range(question["min"], question["max"] + 1)}
+    return entry
+
+
+def test_fuzzed_surveys_results_match_responses(
+    stack: StackUnderTest, fuzz_owner: User, survey_pool: SurveyPool, fuzz_tally: FuzzTally
+) -> None:
+    # The fuzz test submitted, retried and rejected responses to these surveys, so their results must still add up.
+    if fuzz_tally.total == 0:
+        pytest.skip("the fuzz test did not run in this session")
+    for survey_id in survey_pool.readable:
+        params = {"survey_id": survey_id}
+        survey = stack.get("/survey", params=params, headers=fuzz_owner.headers).json()
+        results = stack.get("/survey/results", params=params, headers=fuzz_owner.headers).json()
+        responses = all_responses(stack, fuzz_owner, survey_id)
+        assert survey["response_count"] == len(responses), survey_id
+        assert results["response_count"] == len(responses), survey_id
+
+        for question, reported in zip(survey["questions"], results["questions"], strict=True):
+            answers = [response["answers"][question["id"]] for response in responses if question["id"] in response["answers"]]
+            expected = recount(question, answers)
+            where = f"survey {survey_id} question {question['id']}"
+            assert reported["id"] == question["id"], where
+            assert reported["answered"] == expected["answered"], where
+            for name in ("counts", "count", "min", "max", "distribution"):
+                if name in expected:
+                    assert reported[name] == expected[name], f"{where}: {name}"
+            if expected.get("average") is None:
+                assert reported.get("average") is None, where
+            elif "average" in expected:
+                assert math.isclose(reported["average"], float(expected["average"]), rel_tol=1e-9), where
