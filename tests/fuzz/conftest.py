@@ -10,6 +10,7 @@ import copy
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,10 @@ READABLE_SURVEYS = 3
 RESPONSES_PER_READABLE_SURVEY = 2
 # Surveys that the PATCH cases change.
 EDITABLE_SURVEYS = 2
+# Surveys that fuzzed create requests made, kept as targets for valid submissions.
+MAX_GENERATED_SURVEYS = 20
+# A generated survey is kept only if its max_responses, when set, is at least this.
+GENERATED_SURVEY_MIN_ROOM = 5
 
 
 @dataclass
@@ -64,6 +69,16 @@ class SurveyPool:
     owner: User
     readable: list[str] = field(default_factory=list)
     editable: list[str] = field(default_factory=list)
+    # Survey objects that fuzzed POST /survey/create requests returned.
+    generated: list[dict[str, Any]] = field(default_factory=list)
+
+    def keep_generated(self, survey: dict[str, Any]) -> None:
+        """Keep a created survey as a target for valid submissions if it can take several of them."""
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        open_long_enough = survey["closes_at"] is None or survey["closes_at"] > now
+        room_for_several = survey["max_responses"] is None or survey["max_responses"] >= GENERATED_SURVEY_MIN_ROOM
+        if open_long_enough and room_for_several and len(self.generated) < MAX_GENERATED_SURVEYS:
+            self.generated.append(survey)
 
     def create(self, responses: int = 0) -> str:
         """Create a survey with every question type, submit `responses` answers, and return its id."""

@@ -112,21 +112,64 @@ def aim_query_at_survey(case: Any, index: int, pool: SurveyPool) -> None:
         case.query["survey_id"] = pool.readable[index % len(pool.readable)]
 
 
-def aim_submission_at_survey(case: Any, index: int, pool: SurveyPool) -> None:
-    """Point a generated submission at a real survey, and give some of them valid answers or real question ids."""
+def valid_number(question: dict[str, Any], seed: int) -> int | float:
+    """Pick a number answer within the question's bounds: a bound, the midpoint, or a fixed value that fits."""
+    low, high = question.get("min"), question.get("max")
+    candidates = [value for value in (low, high) if value is not None]
+    if low is not None and high is not None:
+        candidates.append(round((low + high) / 2, 6))
+    candidates.extend(value for value in (0, -2.5, 123.456789) if (low is None or value >= low) and (high is None or value <= high))
+    return candidates[seed % len(candidates)]
+
+
+def valid_answers(questions: list[dict[str, Any]], seed: int) -> dict[str, Any]:
+    """Build answers that a survey with these questions must accept, varied by `seed`."""
+    answers: dict[str, Any] = {}
+    for position, question in enumerate(questions):
+        variant = seed + position
+        if not question["required"] and variant % 3 == 0:
+            continue
+        options = question.get("options")
+        if question["type"] == "single_choice":
+            answers[question["id"]] = options[variant % len(options)]
+        elif question["type"] == "multiple_choice":
+            answers[question["id"]] = options[: 1 + variant % len(options)]
+        elif question["type"] == "rating":
+            answers[question["id"]] = question["min"] + variant % (question["max"] - question["min"] + 1)
+        elif question["type"] == "number":
+            answers[question["id"]] = valid_number(question, variant)
+        else:
+            answers[question["id"]] = "✓ answer "[: 1 + variant % 9][: question["max_length"]]
+    return answers
+
+
+def aim_submission_at_survey(case: Any, index: int, pool: SurveyPool) -> bool:
+    """Point a generated submission at a real survey, and give some of them valid answers or real question ids.
+
+    Returns whether the request is valid as sent, so that its status must be 200, 201 or 410 (closed).
+    """
     body = case.body
     if not isinstance(body, dict) or not isinstance(body.get("survey_id"), str):
-        return
+        return False
     if not UUID_PATTERN.fullmatch(body["survey_id"]) or index % GENERATED_SURVEY_ID_EVERY == 0:
-        return
+        return False
     body["survey_id"] = pool.readable[index % len(pool.readable)]
-    if is_negative(case, "body"):
-        return
+    # The coverage phase also sends the body with other methods and media types, which must fail.
+    sent_as_documented = case.method.upper() == "POST" and case.media_type in (None, "application/json")
+    if is_negative(case, "body") or not sent_as_documented:
+        return False
     variant = index % GENERATED_SURVEY_ID_EVERY
     if variant == 1:
         body["answers"] = copy.deepcopy(SAMPLE_ANSWERS)
-    elif variant == 2 and isinstance(body.get("answers"), dict):
+        return not is_negative(case, "header")
+    if variant == 2 and isinstance(body.get("answers"), dict):
         body["answers"] = dict(zip(SAMPLE_ANSWERS, body["answers"].values()))
+    elif variant == 3 and pool.generated:
+        target = pool.generated[(index // GENERATED_SURVEY_ID_EVERY) % len(pool.generated)]
+        body["survey_id"] = target["survey_id"]
+        body["answers"] = valid_answers(target["questions"], index)
+        return not is_negative(case, "header")
+    return False
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
@@ -139,12 +182,15 @@ def test_openapi_operation_fuzz(case: Any, fuzz_owner: User, survey_pool: Survey
     if requires_token(case):
         use_owner_token(case, index, fuzz_owner)
     aim_query_at_survey(case, index, survey_pool)
-    if case.operation.path == "/survey/respond":
-        aim_submission_at_survey(case, index, survey_pool)
+    valid_submission = case.operation.path == "/survey/respond" and aim_submission_at_survey(case, index, survey_pool)
 
     response = case.call_and_validate(checks=CHECKS)
     fuzz_tally.statuses[response.status_code] += 1
     fuzz_tally.outcomes[(case.operation.label, response.status_code)] += 1
+    if case.operation.label == "POST /survey/create" and response.status_code == 201:
+        survey_pool.keep_generated(response.json())
+    if valid_submission:
+        assert response.status_code in (200, 201, 410), f"valid answers {case.body} got {response.status_code}: {response.text}"
 
 
 def test_openapi_fuzz_reaches_case_budget(fuzz_tally: FuzzTally) -> None:
@@ -192,9 +238,10 @@ def test_fuzzed_surveys_results_match_responses(
     stack: StackUnderTest, fuzz_owner: User, survey_pool: SurveyPool, fuzz_tally: FuzzTally
 ) -> None:
     # The fuzz test submitted, retried and rejected responses to these surveys, so their results must still add up.
+    # The generated surveys have random question sets, options and bounds.
     if fuzz_tally.total == 0:
         pytest.skip("the fuzz test did not run in this session")
-    for survey_id in survey_pool.readable:
+    for survey_id in survey_pool.readable + [survey["survey_id"] for survey in survey_pool.generated]:
         params = {"survey_id": survey_id}
         survey = stack.get("/survey", params=params, headers=fuzz_owner.headers).json()
         results = stack.get("/survey/results", params=params, headers=fuzz_owner.headers).json()
