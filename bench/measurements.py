@@ -160,22 +160,28 @@ def measure_throughput(client: ApiClient, *, clients: int, total: int) -> Throug
 def measure_results_scaling(
     client: ApiClient, *, sizes: list[int], samples: int, load_clients: int
 ) -> dict[int, list[float]]:
-    """Time GET /survey/results of one survey after it reaches each size in `sizes` (ascending)."""
-    survey_id = client.create_survey()
-    loaded = 0
-    timings: dict[int, list[float]] = {}
+    """Time GET /survey/results of one survey of each size in `sizes`, interleaved round by round.
+
+    Every survey is loaded first, so that each round times all sizes within a moment
+    and load from other programs changes their ratio as little as possible.
+    """
+    surveys = {}
     for size in sizes:
-        client.submit_many(survey_id, size - loaded, clients=load_clients, seed=size)
-        loaded = size
-        result = client.results(survey_id)
-        if result["response_count"] != size:
-            raise RuntimeError(
-                f"Results count {result['response_count']} responses, expected {size}: submissions were lost."
-            )
-        # Untimed calls first, so the figure of each size starts from the same warm state.
-        for _ in range(5):
+        survey_id = client.create_survey()
+        client.submit_many(survey_id, size, clients=load_clients, seed=size)
+        count = client.results(survey_id)["response_count"]
+        if count != size:
+            raise RuntimeError(f"Results count {count} responses, expected {size}: submissions were lost.")
+        surveys[size] = survey_id
+
+    # Untimed calls first, so that every survey starts from the same warm state.
+    for survey_id in surveys.values():
+        for _ in range(3):
             client.results(survey_id)
-        timings[size] = [timed(lambda: client.results(survey_id)) for _ in range(samples)]
+    timings: dict[int, list[float]] = {size: [] for size in sizes}
+    for _ in range(samples):
+        for size, survey_id in surveys.items():
+            timings[size].append(timed(lambda: client.results(survey_id)))
     return timings
 
 
