@@ -19,8 +19,8 @@ class DynamoFloor:
     """One raw TransactWriteItems through the edge endpoint with boto3: the floor of the full chain.
 
     The transaction has the shape of one submission, so the respond route and the floor
-    write the same items: a conditional Put of the response and of its idempotency item,
-    the survey's conditional counter Update, an aggregate Update and a value-index Put.
+    write the same items. It puts a response and its idempotency item (both conditional),
+    adds 1 to the survey's counter (conditional), updates an aggregate and puts a value-index item.
     """
 
     def __init__(self, edge_url: str, surveys_table: str, responses_table: str) -> None:
