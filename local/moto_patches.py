@@ -221,6 +221,59 @@ def _partition_query(query: Any) -> Any:
     gives it, as `all_items()`, only the partition's items in the condition's range
     after the start key, cut by `_limit_window` to what moto reads before it stops.
     moto then does the rest.
+    """
+
+    @functools.wraps(query)
+    def wrapper(self: Any, hash_key: Any, range_comparison: str | None, range_objs: list[Any], limit: int | None,
+                exclusive_start_key: dict[str, Any] | None, scan_index_forward: bool, *args: Any,
+                **kwargs: Any) -> Any:
+        candidates = None
+        if _can_narrow(self, kwargs, args):
+            candidates = _candidate_items(
+                self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward
+            )
+        if candidates is None:
+            return query(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+                         scan_index_forward, *args, **kwargs)
+        with request_lock:
+            self.all_items = lambda: candidates
+            try:
+                return query(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+                             scan_index_forward, *args, **kwargs)
+            finally:
+                del self.all_items
+
+    return wrapper
+
+
+def _can_narrow(table: Any, kwargs: dict[str, Any], args: tuple[Any, ...]) -> bool:
+    # Positional extras are projection_expressions, index_name, ...; an index name among them means a GSI query.
+    index_name = kwargs.get("index_name", args[1] if len(args) > 1 else None)
+    range_conditions = kwargs.get("range_key_conditions") or []
+    legacy_filters = {key for key in kwargs if key not in _QUERY_KEYWORDS}
+    return (
+        index_name is None
+        and len(range_conditions) <= 1
+        and not legacy_filters
+        and _sorted_keys(table) is not None
+    )
+
+
+_QUERY_KEYWORDS = {
+    "projection_expressions", "index_name", "consistent_read", "filter_expression",
+    "hash_key_conditions", "range_key_conditions",
+}
+
+
+def _candidate_items(
+    table: Any,
+    hash_key: Any,
+    range_comparison: str | None,
+    range_objs: list[Any],
+    limit: int | None,
+    exclusive_start_key: dict[str, Any] | None,
+    scan_index_forward: bool,
+) -> list[Any] | None:
     """Return the partition's items that the query can return, in key order, or None to use moto's own path."""
     from moto.dynamodb.models.dynamo_type import DynamoType
 
