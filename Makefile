@@ -45,7 +45,7 @@ package: $(STAMP)
 	$(BIN)/python scripts/package.py
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(ARGS)
 
 localstack-up:
 	HOST_UID=$$(id -u) HOST_GID=$$(id -g) docker compose up --build

@@ -62,11 +62,16 @@ def start_offline_stack(
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / f"{name}.log"
     state_args = ["--data-dir", str(data_dir)] if data_dir is not None else ["--no-persist"]
+    # Reloading watches the real services/ folder, so an edit made during a test run
+    # would restart the workers under test; only a stack given its own copy reloads.
+    extra_args = list(extra_args or [])
+    if "--services-dir" not in extra_args:
+        state_args.append("--no-reload")
     command = [
         sys.executable, "-m", "local", "up",
         "--port", str(port), "--web-port", str(web_port),
         *state_args,
-        *(extra_args or []),
+        *extra_args,
     ]
     log_file = log_path.open("w")
     process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT)
