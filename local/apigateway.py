@@ -32,6 +32,7 @@ from local.lambda_runtime.errors import (
     RequestTooLargeException,
     TooManyRequestsException,
 )
+from local.logs import printable
 
 if TYPE_CHECKING:
     from local.lambda_runtime import LambdaRuntime
@@ -423,7 +424,7 @@ class RestApiProxy:
             response = self._handle(request, environ, now, request_id, extended_request_id, trace_id)
         except Exception:
             logger.exception(
-                "The API gateway failed on %s %s", request.method, request.path, extra={"request_id": request_id}
+                "The API gateway failed on %s %s", printable(request.method), printable(request.path), extra={"request_id": request_id}
             )
             response = self._gateway_error(500, "internal", "The API gateway failed to handle the request.")
 
@@ -438,7 +439,7 @@ class RestApiProxy:
                 headers.append((name, value))
         logger.info(
             "%s %s %d %.1f ms",
-            request.method, request.path, response.status, (time.monotonic() - started) * 1000,
+            printable(request.method), printable(request.path), response.status, (time.monotonic() - started) * 1000,
             extra={"request_id": request_id},
         )
         http_response = Response(response.body, status=response.status)

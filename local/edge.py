@@ -30,6 +30,7 @@ from urllib.parse import parse_qs
 from werkzeug.http import HTTP_STATUS_CODES
 
 from local.faults import FAULTS, Faults
+from local.logs import printable
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class EdgeApp:
         except Exception:
             request_id = str(uuid.uuid4())
             logger.exception(
-                "%s failed on %s %s", target, environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"),
+                "%s failed on %s %s", target, printable(environ.get("REQUEST_METHOD", "-")), printable(environ.get("PATH_INFO", "-")),
                 extra={"request_id": request_id},
             )
             if response_started:
@@ -229,8 +230,8 @@ def _log_access(
         level,
         "%s %s %s -> %s (%.0f ms)",
         operation,
-        environ.get("REQUEST_METHOD", "-"),
-        environ.get("PATH_INFO", "-"),
+        printable(environ.get("REQUEST_METHOD", "-")),
+        printable(environ.get("PATH_INFO", "-")),
         status.split(" ", 1)[0],
         elapsed_ms,
         extra={"request_id": request_id},

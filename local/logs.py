@@ -58,6 +58,26 @@ class TerminalFormatter(logging.Formatter):
         return f"{timestamp} {level} {component} [{request_id}] {message}"
 
 
+def printable(text: str) -> str:
+    """Escape characters that could forge or corrupt a log line: non-printables as `\\xNN`, `\\uNNNN`.
+
+    Request paths and methods come from the client, and a decoded `%0a` or `%00` in them
+    would otherwise start a fake line or write a raw NUL. Backslashes are doubled so that
+    an escape sequence in the output always stands for one escaped character.
+    """
+    if text.isprintable() and "\\" not in text:
+        return text
+    parts = []
+    for character in text:
+        if character == "\\":
+            parts.append("\\\\")
+        elif character.isprintable():
+            parts.append(character)
+        else:
+            parts.append(repr(character)[1:-1] if ord(character) > 0xFF else f"\\x{ord(character):02x}")
+    return "".join(parts)
+
+
 def component_name(logger_name: str) -> str:
     """Shorten a logger name for the terminal: `local.lambda_runtime.worker` becomes `lambda_runtime.worker`."""
     return logger_name.removeprefix("local.") if logger_name != "local" else logger_name

@@ -9,6 +9,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from werkzeug.wrappers import Request, Response
 
+from local.logs import printable
+
 logger = logging.getLogger(__name__)
 
 INDEX_DOCUMENT = "index.html"
@@ -53,7 +55,7 @@ class WebsiteApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         response = self._respond(request)
-        logger.debug("website %s %s -> %d", request.method, request.path, response.status_code)
+        logger.debug("website %s %s -> %d", printable(request.method), printable(request.path), response.status_code)
         return response(environ, start_response)
 
     def _respond(self, request: Request) -> Response:
@@ -70,7 +72,7 @@ class WebsiteApp:
             if found is None and not key.endswith(self._index_document) and self._object_exists(f"{key}/{self._index_document}"):
                 return Response(status=302, headers={"Location": f"/{key}/"})
         except (ClientError, BotoCoreError):
-            logger.exception("Reading s3://%s/%s for the website failed", self._bucket, key)
+            logger.exception("Reading s3://%s/%s for the website failed", self._bucket, printable(key))
             return self._page(500, "Internal Server Error", "Reading the page from the bucket failed; see the stack's log.")
         if found is None:
             return self._page(404, "Not Found", f"The page /{key} does not exist.")

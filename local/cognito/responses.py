@@ -27,6 +27,7 @@ from local.cognito.exceptions import (
 )
 from local.cognito.models import CONFIRMED, User, UserPool
 from local.cognito.throttling import RequestRateLimiter
+from local.logs import printable
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +203,7 @@ class CognitoResponses:
         documents = {"jwks.json": self._pool.jwks, "openid-configuration": self._openid_configuration}
         if match is None or match.group(1) != self._pool.user_pool_id or match.group(2) not in documents:
             pool_id = match.group(1) if match is not None else "-"
-            logger.info("No well-known document at %s", path, extra={"request_id": request_id})
+            logger.info("No well-known document at %s", printable(path), extra={"request_id": request_id})
             body = {"message": f"No document at {path}; user pool {pool_id} does not exist or has no such document."}
             return _json_response(start_response, 404, body, request_id, content_type="application/json")
         if method not in ("GET", "HEAD"):

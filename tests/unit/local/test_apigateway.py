@@ -361,6 +361,16 @@ def test_gateway_logs_access_line(runtime: LambdaRuntime, records: RecordWaiter)
     assert lines[0].request_id == REQUEST_ID
 
 
+def test_gateway_access_line_escapes_control_characters(runtime: LambdaRuntime, records: RecordWaiter) -> None:
+    Client(make_proxy(runtime).wsgi_app).get(BASE + "/survey%0aFAKE%20LINE%00")
+
+    lines = [r.getMessage() for r in records.records if r.name == "local.apigateway" and r.getMessage().startswith("GET ")]
+    assert len(lines) == 1
+    assert "\n" not in lines[0]
+    assert "\x00" not in lines[0]
+    assert lines[0].startswith(f"GET {BASE}/survey\\x0aFAKE LINE\\x00 ")
+
+
 def test_gateway_without_openapi_routes_to_proxy(runtime: LambdaRuntime, tmp_path: Path) -> None:
     proxy = make_proxy(runtime, openapi_path=tmp_path / "missing.yaml")
 

@@ -174,6 +174,15 @@ def test_edge_access_line_omits_query_string(edge: EdgeApp, caplog: pytest.LogCa
     assert "secret" not in caplog.records[-1].getMessage()
 
 
+def test_edge_access_line_escapes_newline_in_path(edge: EdgeApp, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="local.edge")
+    Client(edge).get("/bucket%0aFAKE%20LINE%00")
+    message = caplog.records[-1].getMessage()
+    assert "\n" not in message
+    assert "\x00" not in message
+    assert "/bucket\\x0aFAKE LINE\\x00" in message
+
+
 def test_edge_control_and_internal_at_debug(edge: EdgeApp, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="local.edge")
     client = Client(edge)

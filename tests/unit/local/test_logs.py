@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from local.logs import TerminalFormatter, compact_function_log_line, component_name, configure_logging
+from local.logs import TerminalFormatter, compact_function_log_line, component_name, configure_logging, printable
 
 LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} (?P<level>\S+)\s+(?P<component>\S+) \[(?P<request_id>[^\]]+)\] (?P<message>.*)$", re.S)
 
@@ -138,3 +138,19 @@ def test_configure_logging_no_colour_on_pipe(restore_logging: None) -> None:
     configure_logging("INFO", stream)
     logging.getLogger("local.test").error("plain")
     assert "\033[" not in stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/surveys/abc", "/surveys/abc"),
+        ("/surveys\nFAKE LINE", "/surveys\\x0aFAKE LINE"),
+        ("/a\x00b", "/a\\x00b"),
+        ("/a\rb\x1b[31m", "/a\\x0db\\x1b[31m"),
+        ("/a\u2028b", "/a\\u2028b"),
+        ("/a\\x0ab", "/a\\\\x0ab"),
+        ("/caf\u00e9", "/caf\u00e9"),
+    ],
+)
+def test_printable_escapes_control_characters(text: str, expected: str) -> None:
+    assert printable(text) == expected

@@ -1,6 +1,7 @@
 """The website endpoint serving the public bucket."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import boto3
@@ -117,3 +118,12 @@ def test_website_bucket_error_is_500(s3) -> None:
     response = client.get("/")
     assert response.status_code == 500
     assert b"Traceback" not in response.data
+
+
+def test_website_log_escapes_control_characters(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="local.website")
+    client.get("/index.html%0aFAKE%00")
+    message = caplog.records[-1].getMessage()
+    assert "\n" not in message
+    assert "\x00" not in message
+    assert "/index.html\\x0aFAKE\\x00" in message
