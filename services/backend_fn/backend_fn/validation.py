@@ -13,7 +13,7 @@ import json
 import math
 import re
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from backend_fn.errors import BadRequest
@@ -36,10 +36,11 @@ RATING_DEFAULT_MIN = 1
 RATING_DEFAULT_MAX = 5
 TEXT_MAX_LENGTH_LIMIT = 5000
 TEXT_MAX_LENGTH_DEFAULT = 2000
-# Number answers and bounds are limited to 1e12 and stored rounded to 6
-# decimal places, so each value has at most 19 significant digits. DynamoDB
-# numbers keep 38 digits, so the sums stay exact for far more responses than
-# a survey can hold.
+# Number answers and bounds are limited to 1e12. Answers are stored rounded to
+# 6 decimal places, so each stored value has at most 19 significant digits.
+# DynamoDB numbers keep 38 digits, so the sums stay exact for far more
+# responses than a survey can hold. Bounds live in the questions JSON and are
+# kept exactly as sent.
 NUMBER_ABS_MAX = 10**12
 NUMBER_DECIMAL_PLACES = 6
 MAX_RESPONSES_LIMIT = 1_000_000
@@ -139,15 +140,39 @@ def validate_idempotency_key(value: Any) -> str | None:
     return value
 
 
-def round_number(value: int | float) -> Decimal:
-    """Convert a JSON number to the exact Decimal that is stored, rounded to 6 places.
+def exact_decimal(value: int | float) -> Decimal:
+    """Convert a JSON number to a Decimal with the digits it was sent with.
 
     The float goes through its shortest repr, so 0.1 becomes Decimal("0.1")
     and not the binary expansion of the double.
     """
     if isinstance(value, int):
         return Decimal(value)
-    return Decimal(repr(value)).quantize(_SIX_PLACES)
+    return Decimal(repr(value))
+
+
+def round_number(value: int | float) -> Decimal:
+    """Convert a JSON number to the exact Decimal that is stored, rounded half to even to 6 places."""
+    if isinstance(value, int):
+        return Decimal(value)
+    return exact_decimal(value).quantize(_SIX_PLACES)
+
+
+def round_number_into_range(value: int | float, low: int | float | None, high: int | float | None) -> Decimal:
+    """Round an answer that is within [low, high] to 6 places without leaving the range.
+
+    Nearest rounding can cross a bound that has more than 6 decimal places
+    (0.1234566 with max 0.1234567 rounds to 0.123457). Such a value is rounded
+    toward the range instead. validate_number_range rejects a range with no
+    6-place value in it, so the result is always within [low, high].
+    """
+    exact = exact_decimal(value)
+    stored = round_number(value)
+    if low is not None and stored < exact_decimal(low):
+        stored = exact.quantize(_SIX_PLACES, rounding=ROUND_CEILING)
+    elif high is not None and stored > exact_decimal(high):
+        stored = exact.quantize(_SIX_PLACES, rounding=ROUND_FLOOR)
+    return stored
 
 
 def decimal_to_json(value: Decimal) -> int | float:
@@ -158,14 +183,17 @@ def decimal_to_json(value: Decimal) -> int | float:
 
 
 def validate_number(value: Any, field: str) -> int | float:
-    """Check a number answer or bound and return it rounded to 6 decimal places."""
+    """Check that a number answer or bound is finite and within ±1e12, and return it unchanged."""
+    if isinstance(value, float) and math.isinf(value):
+        # json.loads turns a literal too large for a double, such as 1e309, into infinity.
+        raise BadRequest(f"{field} is too large to be a finite number. Send a number from -1e12 to 1e12.")
+    if isinstance(value, float) and math.isnan(value):
+        raise BadRequest(f"{field} must be a finite number, got NaN.")
     if not is_json_number(value):
         raise BadRequest(f"{field} must be a finite number, got {json_type_name(value)}.")
     if abs(value) > NUMBER_ABS_MAX:
         raise BadRequest(f"{field} must be between -1e12 and 1e12, got {describe_value(value)}.")
-    if isinstance(value, int):
-        return value
-    return float(round_number(value))
+    return value
 
 
 def normalize_timestamp(value: Any, field: str) -> str:
@@ -354,6 +382,15 @@ def validate_number_range(item: dict[str, Any], field: str) -> dict[str, int | f
     high = None if high is None else validate_number(high, f"{field}.max")
     if low is not None and high is not None and low > high:
         raise BadRequest(f"{field}.max must not be less than {field}.min, got min {low} and max {high}.")
+    if low is None or high is None:
+        return {"min": low, "max": high}
+    lowest_stored = exact_decimal(low).quantize(_SIX_PLACES, rounding=ROUND_CEILING)
+    if lowest_stored > exact_decimal(high):
+        # Answers are stored rounded to 6 places, so no answer could be stored within this range.
+        raise BadRequest(
+            f"{field}.min and {field}.max leave no number with at most {NUMBER_DECIMAL_PLACES} decimal places "
+            f"between them, got min {low} and max {high}. Widen the range."
+        )
     return {"min": low, "max": high}
 
 
@@ -424,10 +461,13 @@ def validate_choices(question: dict[str, Any], value: Any, field: str) -> list[s
 
 
 def validate_number_answer(question: dict[str, Any], value: Any, field: str) -> int | float:
+    """Check a number answer against the question's range as sent, then round it to 6 places for storage."""
     number = validate_number(value, field)
     low, high = question.get("min"), question.get("max")
     if low is not None and number < low:
         raise BadRequest(f"{field} must be at least {low}, got {describe_value(value)}.")
     if high is not None and number > high:
         raise BadRequest(f"{field} must be at most {high}, got {describe_value(value)}.")
-    return number
+    if isinstance(number, int):
+        return number
+    return float(round_number_into_range(number, low, high))

@@ -249,6 +249,52 @@ def test_validate_answers_number_limit() -> None:
     assert "answers.q1" in caught.value.message
 
 
+def number_question(**bounds: Any) -> list[dict[str, Any]]:
+    return validate_survey(question_survey(type="number", text="N", **bounds))["questions"]
+
+
+def test_validate_survey_keeps_number_bounds_exact() -> None:
+    question = number_question(min=0.1234567, max=5.5)[0]
+    assert question["min"] == 0.1234567
+
+
+@pytest.mark.parametrize("answer", [-5.0000001, 5.5000004])
+def test_validate_answers_checks_range_before_rounding(answer: float) -> None:
+    with pytest.raises(BadRequest) as caught:
+        validate_answers(number_question(min=-5, max=5.5), {"q1": answer})
+    assert "answers.q1" in caught.value.message
+
+
+@pytest.mark.parametrize("answer", [0.1234566, 0.12345649])
+def test_validate_answers_number_below_exact_min(answer: float) -> None:
+    with pytest.raises(BadRequest) as caught:
+        validate_answers(number_question(min=0.1234567), {"q1": answer})
+    assert "at least 0.1234567," in caught.value.message
+
+
+def test_validate_answers_number_rounds_onto_bound() -> None:
+    normalized = validate_answers(number_question(min=-5, max=5.5), {"q1": 5.4999996})
+    assert normalized["q1"] == 5.5
+
+
+@pytest.mark.parametrize(
+    ("bounds", "answer", "stored"),
+    [
+        ({"max": 0.1234567}, 0.1234566, 0.123456),
+        ({"min": 0.1234563}, 0.1234564, 0.123457),
+    ],
+)
+def test_validate_answers_number_rounds_toward_range(bounds: dict[str, float], answer: float, stored: float) -> None:
+    normalized = validate_answers(number_question(**bounds), {"q1": answer})
+    assert normalized["q1"] == stored
+
+
+def test_validate_survey_rejects_unstorable_number_range() -> None:
+    with pytest.raises(BadRequest) as caught:
+        validate_survey(question_survey(type="number", text="N", min=0.1234561, max=0.1234569))
+    assert "questions[0].min and questions[0].max" in caught.value.message
+
+
 def test_round_number_uses_shortest_repr() -> None:
     assert round_number(0.1) == Decimal("0.1")
 
