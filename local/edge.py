@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.serving import WSGIRequestHandler
 
 from local.faults import FAULTS, Faults
 from local.logs import printable
@@ -52,6 +53,46 @@ _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "[::1]"}
 _USER_POOL_WELL_KNOWN = re.compile(r"^/[a-z]{2}(-[a-z]+)+-\d+_[A-Za-z0-9]+/\.well-known/(jwks\.json|openid-configuration)$")
 # Operations that the `sns` fault makes fail, as `_operation` names them.
 _SNS_PUBLISH_OPERATIONS = ("sns Publish", "sns PublishBatch")
+# Error codes of the API contract for the statuses that http.server sends itself. The contract
+# has no code for 414 or 431, so those get `bad_request`, like every other malformed request.
+_SERVER_ERROR_CODES = {413: "payload_too_large", 500: "internal", 503: "service_unavailable"}
+# Messages for those statuses. They repeat no part of the request, because the request line
+# can contain a presigned URL's credentials and the message is also logged.
+_SERVER_ERROR_MESSAGES = {
+    400: "The request line or its headers are malformed.",
+    414: "The request line is longer than 65536 bytes.",
+    431: "The request headers are too large: a header line is over 65536 bytes or there are over 100 headers.",
+    501: "The request method is not supported.",
+    505: "The HTTP version is not supported; use HTTP/1.1.",
+}
+
+
+class JsonErrorRequestHandler(WSGIRequestHandler):
+    """Request handler that writes its own errors as the API contract's JSON body with CORS.
+
+    http.server sends these (malformed request line, headers too large) before any WSGI
+    app runs, and its default body is an HTML page without `Access-Control-Allow-Origin`.
+    """
+
+    cors_allow_origin = "*"
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        error = _SERVER_ERROR_CODES.get(code, "internal" if code >= 500 else "bad_request")
+        text = _SERVER_ERROR_MESSAGES.get(code, f"{HTTP_STATUS_CODES.get(code, 'Error')}.")
+        self.log_error("code %d, message %s", code, text)
+        # A request line that failed to parse leaves the HTTP/0.9 default, under which
+        # http.server writes no status line or headers at all.
+        if self.request_version in ("", "HTTP/0.9"):
+            self.request_version = "HTTP/1.0"
+        body = json.dumps({"error": error, "message": text}).encode()
+        self.send_response(code)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Access-Control-Allow-Origin", self.cors_allow_origin)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
 
 class CognitoApp(Protocol):

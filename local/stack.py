@@ -15,7 +15,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from local.config import StackConfig
 from local.control import FAILED, RUNNING, STOPPED, ControlEndpoints, StackStatus
-from local.edge import INTERNAL_USER_AGENT, CognitoApp, EdgeApp, WsgiApp, create_moto_app
+from local.edge import INTERNAL_USER_AGENT, CognitoApp, EdgeApp, JsonErrorRequestHandler, WsgiApp, create_moto_app
 from local.names import StackNames
 from local.outbox import Outbox
 from local.outputs import stack_outputs
@@ -187,7 +187,12 @@ class OfflineStack:
             account_id=self.config.account_id,
         )
         # MotoRequestHandler keeps headers with underscores (S3 metadata) that werkzeug drops.
-        edge_server = self._bind("edge", self.config.port, self.edge, MotoRequestHandler)
+        web_origin = self.config.website_url
+
+        class EdgeRequestHandler(JsonErrorRequestHandler, MotoRequestHandler):
+            cors_allow_origin = web_origin
+
+        edge_server = self._bind("edge", self.config.port, self.edge, EdgeRequestHandler)
         try:
             web_server = self._bind("website", self.config.web_port, _LazyApp(), None)
         except BaseException:

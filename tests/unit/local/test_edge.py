@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+from urllib.parse import urlsplit
 from typing import Any
 
 import pytest
 from werkzeug.test import Client, EnvironBuilder
 
-from local.edge import APIGATEWAY, COGNITO, CONTROL, LAMBDA, MOTO, EdgeApp
+from local.edge import APIGATEWAY, COGNITO, CONTROL, LAMBDA, MOTO, EdgeApp, JsonErrorRequestHandler
+from tests.unit.local.fixtures.runtime_support import serve_wsgi
 
 SIGV4_DYNAMODB = (
     "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, "
@@ -202,3 +205,40 @@ def test_edge_server_error_logs_warning(edge: EdgeApp, caplog: pytest.LogCapture
     Client(edge).post("/2015-03-31/functions/f/invocations")
     assert caplog.records[-1].levelno == logging.WARNING
     assert "-> 503" in caplog.records[-1].getMessage()
+
+
+def send_raw_request(base_url: str, request: bytes) -> tuple[str, dict[str, str], bytes]:
+    """Send `request` as is and return the status line, headers and body of the response."""
+    address = urlsplit(base_url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status_line, headers, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GARBAGE\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431),
+        (b"GET / HTTP/1.1\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(300)) + b"\r\n", 431),
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414),
+    ],
+)
+def test_server_errors_use_contract_json(request_bytes: bytes, status: int) -> None:
+    with serve_wsgi(RecordingApp("unused"), JsonErrorRequestHandler) as base_url:
+        status_line, headers, body = send_raw_request(base_url, request_bytes)
+
+    assert status_line.startswith(f"HTTP/1.0 {status} ") or status_line.startswith(f"HTTP/1.1 {status} ")
+    assert headers.get("access-control-allow-origin") == "*"
+    assert headers.get("content-type") == "application/json"
+    assert json.loads(body)["error"] == "bad_request"
+    assert "aaaa" not in json.loads(body)["message"]
