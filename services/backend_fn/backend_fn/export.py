@@ -1,4 +1,11 @@
-"""CSV and JSON exports of a survey's responses."""
+"""CSV and JSON exports of a survey's responses.
+
+In the CSV, a multiple_choice answer is one cell with the selected options
+joined by "; ". When any selected option contains ";" or starts with "[",
+the joined text could not be split back, so that cell is a JSON array of the
+options instead, such as ["x; y","z"]. A cell that starts with "[" is
+therefore always a JSON array.
+"""
 from __future__ import annotations
 
 import csv
@@ -16,10 +23,19 @@ EXPORT_MAX_BYTES = 5 * 1024 * 1024
 # formula, so such cells get a leading apostrophe (OWASP "CSV injection").
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MULTIPLE_CHOICE_SEPARATOR = "; "
+JSON_ARRAY_PREFIX = "["
 
 
 def neutralize_formula(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def choices_cell(choices: list[str]) -> str:
+    """Render a multiple_choice answer as "; "-joined options, or as a JSON array when joining would be ambiguous."""
+    ambiguous = any(";" in choice or choice.startswith(JSON_ARRAY_PREFIX) for choice in choices)
+    if ambiguous:
+        return json.dumps(choices, ensure_ascii=False, separators=(",", ":"))
+    return MULTIPLE_CHOICE_SEPARATOR.join(choices)
 
 
 def csv_cell(value: Any) -> str | int | float:
@@ -27,7 +43,7 @@ def csv_cell(value: Any) -> str | int | float:
     if value is None:
         return ""
     if isinstance(value, list):
-        return neutralize_formula(MULTIPLE_CHOICE_SEPARATOR.join(value))
+        return neutralize_formula(choices_cell(value))
     if isinstance(value, str):
         return neutralize_formula(value)
     return value

@@ -120,6 +120,29 @@ def test_export_csv_neutralises_formulas(
     assert rows[1][-1] == "'" + text
 
 
+@pytest.mark.parametrize(
+    ("options", "cell"),
+    [
+        (["x; y", "z"], '["x; y","z"]'),
+        (["[a]", "b"], '["[a]","b"]'),
+        (["x", "z"], "x; z"),
+    ],
+)
+def test_export_csv_choices_cell(
+    service: SurveyService, create_survey: Callable[..., dict[str, Any]], options: list[str], cell: str
+) -> None:
+    question = {"type": "multiple_choice", "text": "Pick", "options": options}
+    survey_id = create_survey(questions=[question])["survey_id"]
+    service.submit_response(survey_id, {"q1": options}, None)
+    rows = list(csv.reader(io.StringIO(service.export_responses(OWNER, survey_id, "csv").body)))
+    assert rows[1][-1] == cell
+
+
+def test_export_csv_joined_cell_neutralises_formulas() -> None:
+    cell = export.csv_cell(["=SUM(A1)", "b"])
+    assert cell == "'=SUM(A1); b"
+
+
 def test_export_csv_keeps_negative_numbers(
     service: SurveyService, create_survey: Callable[..., dict[str, Any]]
 ) -> None:
