@@ -1,8 +1,10 @@
 """Settings of the offline stack: command-line options, with environment variables as fallbacks."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,6 +41,12 @@ ENVIRONMENT_VARIABLES = {
 }
 
 _WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
+# The longest bucket name the stack builds is "<prefix>-private-<12-digit account id>", and S3
+# bucket names have at most 63 characters, so the prefix can have 63 - 9 - 12 = 42.
+MAX_PREFIX_LENGTH = 42
+_PREFIX_PATTERN = re.compile(r"[a-z][a-z0-9-]*")
+# A basic shape check only: one "@", no spaces, and a dot in the domain.
+_EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _LOWERCASE_ALPHANUMERIC = string.digits + string.ascii_lowercase
 
 
@@ -71,10 +79,16 @@ class StackConfig:
     api_id: str = field(default="")
 
     def __post_init__(self) -> None:
-        _validate_port("port", self.port)
-        _validate_port("web_port", self.web_port)
+        _validate_port("--port", self.port)
+        _validate_port("--web-port", self.web_port)
         if self.port == self.web_port:
-            raise ConfigError(f"port and web_port must differ, both are {self.port}.")
+            raise ConfigError(f"--port and --web-port must differ, both are {self.port}.")
+        _validate_prefix(self.prefix)
+        _validate_region(self.region)
+        if _EMAIL_PATTERN.fullmatch(self.notification_email) is None:
+            raise ConfigError(
+                f"Invalid --notification-email {self.notification_email!r}: expected an address like name@example.com."
+            )
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"Invalid log level {self.log_level!r}: use one of {', '.join(LOG_LEVELS)}.")
         if not (len(self.account_id) == 12 and self.account_id.isdigit()):
@@ -124,15 +138,27 @@ class StackConfig:
         values["data_dir"] = Path(data_dir).expanduser() if persist and data_dir != "" else None
         if "services_dir" in values:
             values["services_dir"] = Path(values["services_dir"]).expanduser().resolve()
-        values.setdefault("web_port", values.get("port", DEFAULT_PORT) + 1)
+        if "web_port" not in values:
+            port = values.get("port", DEFAULT_PORT)
+            if port == 65535:
+                raise ConfigError(
+                    "Invalid --port 65535: the default web port is the edge port + 1, which is over 65535. "
+                    "Set --web-port too."
+                )
+            values["web_port"] = port + 1
         return cls(**values)
 
     # --- URLs ---------------------------------------------------------------
 
     @property
     def public_host(self) -> str:
-        """Host name for URLs: the bind address, or 127.0.0.1 when the stack listens on every interface."""
-        return DEFAULT_HOST if self.host in _WILDCARD_HOSTS else self.host
+        """Host name for URLs: the bind address, or 127.0.0.1 when the stack listens on every interface.
+
+        An IPv6 address gets the brackets that URLs require around it.
+        """
+        if self.host in _WILDCARD_HOSTS:
+            return DEFAULT_HOST
+        return f"[{self.host}]" if ":" in self.host else self.host
 
     @property
     def edge_url(self) -> str:
@@ -158,6 +184,29 @@ class StackConfig:
 def _validate_port(name: str, port: int) -> None:
     if not 1 <= port <= 65535:
         raise ConfigError(f"Invalid {name} {port}: use a TCP port from 1 to 65535.")
+
+
+def _validate_prefix(prefix: str) -> None:
+    if _PREFIX_PATTERN.fullmatch(prefix) is None or len(prefix) > MAX_PREFIX_LENGTH:
+        raise ConfigError(
+            f"Invalid --prefix {prefix!r}: use lowercase letters, digits and hyphens, starting with a letter, "
+            f"at most {MAX_PREFIX_LENGTH} characters, because it starts S3 bucket names."
+        )
+
+
+@functools.cache
+def _dynamodb_regions() -> frozenset[str]:
+    from boto3.session import Session
+
+    return frozenset(Session().get_available_regions("dynamodb"))
+
+
+def _validate_region(region: str) -> None:
+    if region not in _dynamodb_regions():
+        raise ConfigError(
+            f"Invalid --region {region!r}: expected an AWS region name such as {DEFAULT_REGION} "
+            "(one of the DynamoDB regions that boto3 lists)."
+        )
 
 
 def _parse(name: str, variable: str, raw: str) -> Any:

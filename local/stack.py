@@ -295,6 +295,12 @@ class OfflineStack:
             store.restore_outbox(self.outbox)
         except (StateStoreError, DataDirLockedError) as error:
             raise StackStartError(str(error)) from error
+        except OSError as error:
+            # The data folder and its files raise these: missing parent, read-only, no permission.
+            raise StackStartError(
+                f"Cannot use the data folder {data_dir}: {error.strerror or error}. "
+                "Give a writable folder with --data-dir, or keep the state in memory with --no-persist."
+            ) from error
 
     def _serve(self, part: str) -> None:
         server, _ = self._servers[part]

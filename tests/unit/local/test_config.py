@@ -103,3 +103,35 @@ def test_config_urls() -> None:
 
 def test_config_wildcard_host_urls_use_loopback() -> None:
     assert StackConfig(host="0.0.0.0").edge_url == "http://127.0.0.1:4566"
+
+
+def test_config_ipv6_host_bracketed_in_urls() -> None:
+    config = StackConfig(host="::1", port=4600, web_port=4601)
+    assert config.edge_url == "http://[::1]:4600"
+    assert config.website_url == "http://[::1]:4601"
+
+
+@pytest.mark.parametrize(
+    ("options", "option_name"),
+    [
+        ({"region": "nowhere"}, "--region"),
+        ({"prefix": "UPPER_bad"}, "--prefix"),
+        ({"prefix": "1survey"}, "--prefix"),
+        ({"prefix": "a" * 43}, "--prefix"),
+        ({"notification_email": "notanemail"}, "--notification-email"),
+        ({"port": 4600, "web_port": 4600}, "--port and --web-port must differ"),
+    ],
+)
+def test_config_invalid_option_names_option(options: dict[str, object], option_name: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(option_name)):
+        StackConfig.from_sources(options, environ={})
+
+
+def test_config_longest_prefix_accepted() -> None:
+    assert StackConfig(prefix="a" * 42).prefix == "a" * 42
+
+
+def test_config_last_port_suggests_web_port() -> None:
+    with pytest.raises(ConfigError, match="Set --web-port") as raised:
+        StackConfig.from_sources({"port": 65535}, environ={})
+    assert "65536" not in str(raised.value)

@@ -274,3 +274,14 @@ def test_stack_other_account_id(repo_root: Path, session: boto3.Session) -> None
         assert topics == ["arn:aws:sns:us-east-1:000000000042:other-notifications"]
         buckets = {bucket["Name"] for bucket in _client(session, other, "s3").list_buckets()["Buckets"]}
         assert buckets == {"other-web-000000000042", "other-private-000000000042"}
+
+
+def test_stack_unusable_data_dir_is_one_line(repo_root: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    config = StackConfig(port=free_port(), web_port=free_port(), repo_root=repo_root, data_dir=blocker / "state")
+    stack = OfflineStack(config, out=io.StringIO(), cognito_factory=StubCognito, runtime_factory=StubRuntime, api_proxy_factory=StubApiProxy)
+    with pytest.raises(StackStartError, match="Cannot use the data folder") as raised:
+        stack.start()
+    assert "--data-dir" in str(raised.value)
+    assert_port_free(config.port)
