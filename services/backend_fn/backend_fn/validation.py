@@ -107,6 +107,9 @@ def require_string(value: Any, field: str, *, min_length: int, max_length: int) 
 
 
 def require_integer(value: Any, field: str, *, low: int, high: int) -> int:
+    if isinstance(value, float):
+        # Show the number itself, because "must be an integer, got a number" contradicts itself.
+        raise BadRequest(f"{field} must be an integer, got {describe_value(value)}.")
     if not is_json_integer(value):
         raise BadRequest(f"{field} must be an integer, got {json_type_name(value)}.")
     if not low <= value <= high:

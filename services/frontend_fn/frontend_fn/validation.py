@@ -9,6 +9,7 @@ import base64
 import binascii
 import json
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -24,6 +25,8 @@ UUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-f
 TEMPLATE_NAME_PATTERN = re.compile(r"[a-z0-9-]{1,64}")
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 LIMIT_PATTERN = re.compile(r"[0-9]{1,3}")
+QUERY_VALUE_SHOWN_CHARS = 20
+UTF8_BOM = "\ufeff"
 EXPORT_FORMATS = ("csv", "json")
 # A UTF-16 surrogate code point. A JSON \uXXXX escape can spell one without its
 # pair, and json.loads joins valid pairs into one code point, so any surrogate
@@ -65,6 +68,27 @@ def check_json_content_type(content_type: str | None) -> None:
 
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
+
+
+class IntegerTooLongError(ValueError):
+    """An integer literal in a JSON body has more digits than Python converts."""
+
+
+def _parse_integer(text: str) -> int:
+    # int() raises ValueError for strings longer than sys.get_int_max_str_digits()
+    # (4300 by default in Python 3.11 and 3.12). Its message names interpreter
+    # settings, so the caller replaces it with one for the client.
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise IntegerTooLongError(text) from exc
+
+
+def shorten_query_value(value: str) -> str:
+    """Render a query parameter value for an error message, cut with an ellipsis when long."""
+    if len(value) <= QUERY_VALUE_SHOWN_CHARS:
+        return repr(value)
+    return f"{value[:QUERY_VALUE_SHOWN_CHARS]!r}… ({len(value)} characters)"
 
 
 def _json_depth(value: Any) -> int:
@@ -110,10 +134,21 @@ def parse_json_object(raw_body: bytes | None) -> dict[str, Any]:
         text = raw_body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadRequest("The request body is not valid UTF-8.") from exc
+    if text.startswith(UTF8_BOM):
+        # RFC 8259 section 8.1 forbids a byte order mark before networked JSON text.
+        raise BadRequest(
+            "The request body starts with a UTF-8 byte order mark (EF BB BF), which JSON bodies must not have. "
+            "Send the body without it."
+        )
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_integer)
     except RecursionError as exc:
         raise BadRequest(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.") from exc
+    except IntegerTooLongError as exc:
+        raise BadRequest(
+            f"The request body contains an integer with {len(str(exc).lstrip('-'))} digits, which is too long to read. "
+            f"Send integers with at most {sys.get_int_max_str_digits()} digits."
+        ) from exc
     except ValueError as exc:
         # json.JSONDecodeError is a ValueError; so is the NaN and Infinity rejection above.
         raise BadRequest(f"The request body is not valid JSON: {str(exc)[:200]}.") from exc
@@ -142,7 +177,7 @@ def parse_limit(query: Mapping[str, str]) -> int:
     if text is None:
         return DEFAULT_LIMIT
     if not LIMIT_PATTERN.fullmatch(text) or not 1 <= int(text) <= MAX_LIMIT:
-        raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}, got {text[:20]!r}.")
+        raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}, got {shorten_query_value(text)}.")
     return int(text)
 
 
@@ -158,7 +193,7 @@ def parse_next_token(query: Mapping[str, str]) -> str | None:
 def parse_export_format(query: Mapping[str, str]) -> str:
     value = query.get("format", "csv")
     if value not in EXPORT_FORMATS:
-        raise BadRequest(f"format must be csv or json, got {value[:20]!r}.")
+        raise BadRequest(f"format must be csv or json, got {shorten_query_value(value)}.")
     return value
 
 

@@ -295,6 +295,20 @@ def test_validate_survey_rejects_unstorable_number_range() -> None:
     assert "questions[0].min and questions[0].max" in caught.value.message
 
 
+def test_validate_survey_infinite_bound_message() -> None:
+    # json.loads reads a literal such as 1e309 as infinity.
+    with pytest.raises(BadRequest) as caught:
+        validate_survey(question_survey(type="number", text="N", min=float("inf")))
+    assert "questions[0].min is too large" in caught.value.message
+    assert "got a number" not in caught.value.message
+
+
+def test_validate_survey_fractional_rating_bound_message() -> None:
+    with pytest.raises(BadRequest) as caught:
+        validate_survey(question_survey(type="rating", text="R", min=1.0))
+    assert "questions[0].min must be an integer, got 1.0." in caught.value.message
+
+
 def test_round_number_uses_shortest_repr() -> None:
     assert round_number(0.1) == Decimal("0.1")
 

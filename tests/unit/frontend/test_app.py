@@ -218,6 +218,22 @@ def test_invalid_json_body_is_400(deps, body):
     _assert_error(app.handle_event(_respond_event(body=body), deps), 400, "bad_request")
 
 
+def test_long_integer_body_is_400(deps, lambda_client):
+    body = '{"survey_id": "' + SURVEY_ID + '", "answers": {"q4": ' + "9" * 5000 + "}}"
+    response = app.handle_event(_respond_event(body=body), deps)
+    _assert_error(response, 400, "bad_request")
+    assert "integer with 5000 digits" in response_json(response)["message"]
+    assert "sys." not in response_json(response)["message"]
+    lambda_client.invoke.assert_not_called()
+
+
+def test_byte_order_mark_body_is_400(deps):
+    response = app.handle_event(_respond_event(body="\ufeff{}"), deps)
+    _assert_error(response, 400, "bad_request")
+    assert "byte order mark" in response_json(response)["message"]
+    assert "utf-8-sig" not in response_json(response)["message"]
+
+
 def test_deep_json_is_400(deps):
     body = '{"survey_id": "' + SURVEY_ID + '", "answers": {"q1": ' + "[" * 40 + "]" * 40 + "}}"
     _assert_error(app.handle_event(_respond_event(body=body), deps), 400, "bad_request")
@@ -298,6 +314,14 @@ def test_limit_out_of_range_is_400(deps, make_token, limit):
     response = app.handle_event(event, deps)
     _assert_error(response, 400, "bad_request")
     assert "limit" in response_json(response)["message"]
+
+
+def test_limit_long_value_is_marked_shortened(deps, make_token):
+    query = {"limit": "100000000000000000000000"}
+    event = with_token(load_event("apigw_get_surveys", queryStringParameters=query), make_token())
+    response = app.handle_event(event, deps)
+    _assert_error(response, 400, "bad_request")
+    assert "'10000000000000000000'… (24 characters)" in response_json(response)["message"]
 
 
 def test_limit_default_is_25(deps, make_token, lambda_client):
