@@ -62,7 +62,8 @@ CONFIRM_ERRORS: dict[str, tuple[type[ApiError], str]] = {
     "ExpiredCodeException": (BadRequest, "code has expired; sign up again to get a new code."),
     "UserNotFoundException": (NotFound, "No account with this email was found."),
     # Cognito raises NotAuthorizedException when the user is already confirmed.
-    "NotAuthorizedException": (Conflict, "This account cannot be confirmed; it may be confirmed already."),
+    # The contract lists only 400 and 404 for this route, so it is a 400.
+    "NotAuthorizedException": (BadRequest, "This account is already confirmed. Log in with your email and password."),
 }
 
 LOGIN_ERRORS: dict[str, tuple[type[ApiError], str]] = {

@@ -129,7 +129,7 @@ def test_confirm_returns_confirmed(deps, cognito):
         ("CodeMismatchException", 400, "bad_request"),
         ("ExpiredCodeException", 400, "bad_request"),
         ("UserNotFoundException", 404, "not_found"),
-        ("NotAuthorizedException", 409, "conflict"),
+        ("NotAuthorizedException", 400, "bad_request"),
         ("TooManyFailedAttemptsException", 429, "too_many_requests"),
         ("InternalErrorException", 502, "bad_gateway"),
     ],
@@ -139,6 +139,14 @@ def test_confirm_cognito_errors_are_mapped(deps, cognito, error_code, status, co
     stubber.add_client_error("confirm_sign_up", service_error_code=error_code)
     response = _call(deps, "/auth/confirm", {"email": USER_EMAIL, "code": "123456"})
     _assert_error(response, status, code)
+
+
+def test_confirm_already_confirmed_says_so(deps, cognito):
+    _client, stubber = cognito
+    stubber.add_client_error("confirm_sign_up", service_error_code="NotAuthorizedException")
+    response = _call(deps, "/auth/confirm", {"email": USER_EMAIL, "code": "123456"})
+    _assert_error(response, 400, "bad_request")
+    assert "already confirmed" in response_json(response)["message"]
 
 
 def test_confirm_missing_code_is_400(deps):
