@@ -49,6 +49,7 @@ INTERNAL_USER_AGENT = "survey-offline-stack"
 # Largest form body read to name the operation of a query-protocol call (SNS, IAM, STS) in the access line.
 _MAX_PEEKED_FORM_BYTES = 64 * 1024
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "[::1]"}
+_WILDCARD_SERVER_NAMES = {"0.0.0.0", "::", ""}
 # A user pool id is "<region>_<id>", and bucket names cannot contain "_", so this never matches an S3 path.
 _USER_POOL_WELL_KNOWN = re.compile(r"^/[a-z]{2}(-[a-z]+)+-\d+_[A-Za-z0-9]+/\.well-known/(jwks\.json|openid-configuration)$")
 # Operations that the `sns` fault makes fail, as `_operation` names them.
@@ -163,6 +164,11 @@ class EdgeApp:
 
         if app is None:
             return _unavailable(target, logging_start_response)
+        if target == CONTROL:
+            rejection = _control_rejection(environ)
+            if rejection is not None:
+                status, code, message = rejection
+                return _contract_error(logging_start_response, status, code, message)
         fault_response = self._fault_response(target, operation, environ)
         if fault_response is not None:
             return fault_response(logging_start_response)
@@ -207,6 +213,40 @@ def _is_s3_virtual_host(host: str) -> bool:
     if name in _LOOPBACK_NAMES or not name:
         return False
     return name.endswith(".localhost") or ".s3." in f".{name}"
+
+
+def _control_rejection(environ: dict[str, Any]) -> tuple[int, str, str] | None:
+    """Return the status, code and message that reject a control request from a browser page, or None.
+
+    A page on another site could reach the control endpoints through DNS rebinding (a Host
+    header naming its own domain) or with a "simple" cross-site POST that needs no preflight.
+    """
+    port = environ.get("SERVER_PORT", "")
+    own_names = {"localhost", "127.0.0.1", "[::1]"}
+    server_name = environ.get("SERVER_NAME", "")
+    if server_name and server_name not in _WILDCARD_SERVER_NAMES:
+        own_names.add(f"[{server_name}]" if ":" in server_name else server_name)
+    host = environ.get("HTTP_HOST", "").lower()
+    allowed_hosts = {f"{name}:{port}" for name in own_names}
+    if port == "80":
+        # Clients leave out the default port.
+        allowed_hosts |= own_names
+    if host not in allowed_hosts:
+        return 403, "forbidden", f"The control endpoints accept only Host localhost:{port} or 127.0.0.1:{port}."
+    has_body = environ.get("CONTENT_LENGTH") not in (None, "", "0") or "HTTP_TRANSFER_ENCODING" in environ
+    is_json = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower() == "application/json"
+    if environ.get("REQUEST_METHOD") in ("POST", "DELETE") and has_body and not is_json:
+        return 415, "unsupported_media_type", "Send the control request's body with Content-Type: application/json."
+    return None
+
+
+def _contract_error(start_response: Callable[..., Any], status: int, code: str, message: str) -> list[bytes]:
+    payload = json.dumps({"error": code, "message": message}).encode()
+    start_response(
+        f"{status} {HTTP_STATUS_CODES[status]}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+    )
+    return [payload]
 
 
 def _claims_cognito(environ: dict[str, Any]) -> bool:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from typing import Any
 
 import pytest
-from werkzeug.test import Client, EnvironBuilder
+from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 
 from local.edge import APIGATEWAY, COGNITO, CONTROL, LAMBDA, MOTO, EdgeApp, JsonErrorRequestHandler
 from tests.unit.local.fixtures.runtime_support import serve_wsgi
@@ -242,3 +242,37 @@ def test_server_errors_use_contract_json(request_bytes: bytes, status: int) -> N
     assert headers.get("content-type") == "application/json"
     assert json.loads(body)["error"] == "bad_request"
     assert "aaaa" not in json.loads(body)["message"]
+
+
+@pytest.mark.parametrize(
+    ("host", "content_type", "status"),
+    [
+        ("evil.example", "application/json", 403),
+        ("evil.example:4566", "application/json", 403),
+        ("127.0.0.1:4566", "text/plain", 415),
+        ("localhost:4566", "application/x-www-form-urlencoded", 415),
+    ],
+)
+def test_edge_control_rejects_cross_site(edge: EdgeApp, host: str, content_type: str, status: int) -> None:
+    builder = EnvironBuilder(
+        path="/_local/token", method="POST", data='{"email":"alice@example.com"}',
+        content_type=content_type, base_url=f"http://{host}",
+    )
+    environ = builder.get_environ()
+    environ["SERVER_NAME"], environ["SERVER_PORT"] = "127.0.0.1", "4566"
+    # Called directly because Client rebuilds SERVER_NAME from the Host header, which a real server does not.
+    body, response_status, _ = run_wsgi_app(edge, environ)
+    assert response_status.startswith(str(status))
+    assert b"".join(body) != b"control"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:4566", "localhost:4566", "LOCALHOST:4566"])
+def test_edge_control_accepts_own_host(edge: EdgeApp, host: str) -> None:
+    builder = EnvironBuilder(
+        path="/_local/token", method="POST", data="{}", content_type="application/json; charset=utf-8",
+        base_url=f"http://{host}",
+    )
+    environ = builder.get_environ()
+    environ["SERVER_NAME"], environ["SERVER_PORT"] = "127.0.0.1", "4566"
+    body, _, _ = run_wsgi_app(edge, environ)
+    assert b"".join(body) == b"control"
