@@ -211,6 +211,7 @@ def build_proxy_event(
     return {
         "resource": route.resource,
         "path": request.path,
+        # HEAD stays HEAD, as on a REST API whose routes declare no HEAD method: the function answers 405.
         "httpMethod": request.method,
         "headers": headers or None,
         "multiValueHeaders": multi_value_headers or None,

@@ -38,7 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    up = commands.add_parser("up", help="start the stack in the foreground; Ctrl-C stops it")
+    up = commands.add_parser(
+        "up",
+        help="start the stack in the foreground; Ctrl-C stops it",
+        description="Start the offline stack (edge endpoint, Lambda workers, local Cognito, website) in the foreground. Ctrl-C stops it.",
+    )
     _add_address_options(up)
     up.add_argument(
         "--web-port", type=int, metavar="PORT",
@@ -96,11 +100,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.set_defaults(handler=run_up)
 
-    outputs = commands.add_parser("outputs", help="print the running stack's outputs (URLs, names) as JSON")
+    outputs = commands.add_parser(
+        "outputs",
+        help="print the running stack's outputs (URLs, names) as JSON",
+        description="Print the running stack's outputs, named as `terraform output` names them for AWS.",
+    )
     _add_address_options(outputs, bind=False)
     outputs.set_defaults(handler=run_outputs)
 
-    outbox = commands.add_parser("outbox", help="print the emails the running stack would have sent, oldest first")
+    outbox = commands.add_parser(
+        "outbox",
+        help="print the emails the running stack would have sent, oldest first",
+        description="Print the emails the running stack would have sent (deletion notifications, confirmation codes), oldest first.",
+    )
     _add_address_options(outbox, bind=False)
     outbox.add_argument("--json", action="store_true", help="print the messages as JSON instead of readable text")
     outbox.set_defaults(handler=run_outbox)

@@ -272,7 +272,7 @@ def _seed(client: StackClient, args: argparse.Namespace, out: IO[str]) -> int:
     print(f"Website    {website}/", file=out)
     for survey in seeded:
         print("", file=out)
-        print(f"{survey.title}: {survey.responses} responses", file=out)
+        print(f"{survey.title}: {survey.responses} {'response' if survey.responses == 1 else 'responses'}", file=out)
         print(f"  results  {website}/survey.html?id={survey.survey_id}", file=out)
         print(f"  share    {website}/respond.html?id={survey.survey_id}", file=out)
     return 0
