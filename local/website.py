@@ -84,7 +84,10 @@ class WebsiteApp:
         if found.get("LastModified"):
             response.last_modified = found["LastModified"]
         self._add_security_headers(response)
-        return response.make_conditional(request)
+        conditional = response.make_conditional(request)
+        # make_conditional adds a Date header, and the HTTP server sends its own.
+        del conditional.headers["Date"]
+        return conditional
 
     def _get_object(self, key: str) -> dict[str, Any] | None:
         try:

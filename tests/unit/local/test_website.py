@@ -113,6 +113,11 @@ def test_website_etag_gives_304(client: Client) -> None:
     assert response.status_code == 304
 
 
+def test_website_leaves_date_to_server(client: Client) -> None:
+    # The HTTP server adds Date to every response, so the app must not add a second one.
+    assert "Date" not in client.get("/app.js").headers
+
+
 def test_website_bucket_error_is_500(s3) -> None:
     client = Client(WebsiteApp(s3_client=s3, bucket="no-such-bucket-here", api_origin=API_ORIGIN))
     response = client.get("/")
