@@ -89,21 +89,21 @@ class ControlEndpoints:
         handler = self._routes.get((method, route))
         if handler is not None:
             status, body = handler()
-            return _json_response(start_response, status, body)
+            return json_response(start_response, status, body)
         body_handler = self._body_routes.get((method, route))
         if body_handler is not None:
             request_body = _read_body(environ)
             if request_body is None:
                 message = f"The body of {method} {CONTROL_PREFIX}{route} must be at most {MAX_CONTROL_BODY_BYTES} bytes."
-                return _json_response(start_response, 413, _error("payload_too_large", message))
+                return json_response(start_response, 413, error_body("payload_too_large", message))
             status, body = body_handler(request_body)
-            return _json_response(start_response, status, body)
+            return json_response(start_response, status, body)
         allowed = sorted(known for known, path in [*self._routes, *self._body_routes] if path == route)
         if allowed:
             message = f"{method} is not allowed on {CONTROL_PREFIX}{route}; use {', '.join(allowed)}."
             headers = [("Allow", ", ".join(allowed))]
-            return _json_response(start_response, 405, _error("method_not_allowed", message), headers)
-        return _json_response(start_response, 404, _error("not_found", f"No control endpoint {CONTROL_PREFIX}{route}."))
+            return json_response(start_response, 405, error_body("method_not_allowed", message), headers)
+        return json_response(start_response, 404, error_body("not_found", f"No control endpoint {CONTROL_PREFIX}{route}."))
 
     def _health(self) -> tuple[int, dict[str, Any]]:
         services = self._status.snapshot()
@@ -115,7 +115,7 @@ class ControlEndpoints:
     def _rotate_keys(self) -> tuple[int, dict[str, Any]]:
         signer = self._signer()
         if signer is None:
-            return 503, _error("service_unavailable", "The signer is not running yet; retry when /_local/health is ready.")
+            return 503, error_body("service_unavailable", "The signer is not running yet; retry when /_local/health is ready.")
         kid = signer.rotate_keys()
         logger.info("Rotated the signing key, new kid %s", kid)
         return 200, {"kid": kid}
@@ -123,7 +123,7 @@ class ControlEndpoints:
     def _drop_retired_keys(self) -> tuple[int, dict[str, Any]]:
         signer = self._signer()
         if signer is None:
-            return 503, _error("service_unavailable", "The signer is not running yet; retry when /_local/health is ready.")
+            return 503, error_body("service_unavailable", "The signer is not running yet; retry when /_local/health is ready.")
         dropped = signer.drop_retired_keys()
         logger.info("Dropped %d retired signing keys", len(dropped))
         return 200, {"dropped": dropped}
@@ -133,11 +133,11 @@ class ControlEndpoints:
         try:
             document = json.loads(request_body or b"null")
         except ValueError:
-            return 400, _error("bad_request", 'The body must be JSON, such as {"sns": "fail"}.')
+            return 400, error_body("bad_request", 'The body must be JSON, such as {"sns": "fail"}.')
         try:
             return 200, {"faults": self._faults.set(document)}
         except FaultError as exc:
-            return 400, _error("bad_request", str(exc))
+            return 400, error_body("bad_request", str(exc))
 
     def _clear_faults(self) -> tuple[int, dict[str, Any]]:
         self._faults.clear()
@@ -155,11 +155,11 @@ def _read_body(environ: dict[str, Any]) -> bytes | None:
     return environ["wsgi.input"].read(length) if length > 0 else b""
 
 
-def _error(code: str, message: str) -> dict[str, str]:
+def error_body(code: str, message: str) -> dict[str, str]:
     return {"error": code, "message": message}
 
 
-def _json_response(
+def json_response(
     start_response: Callable[..., Any],
     status: int,
     body: dict[str, Any],

@@ -21,9 +21,9 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
-from werkzeug.http import HTTP_STATUS_CODES
 
 from local.cognito.exceptions import UserNotConfirmedException, UserNotFoundException
+from local.control import error_body, json_response
 
 logger = logging.getLogger(__name__)
 
@@ -214,19 +214,3 @@ def _email_from_body(environ: dict[str, Any]) -> str | None:
         return None
     email = document.get("email") if isinstance(document, dict) else None
     return email.strip() if isinstance(email, str) and email.strip() else None
-
-
-def error_body(code: str, message: str) -> dict[str, str]:
-    return {"error": code, "message": message}
-
-
-def json_response(
-    start_response: Callable[..., Any],
-    status: int,
-    body: dict[str, Any],
-    extra_headers: list[tuple[str, str]] | None = None,
-) -> Iterator[bytes]:
-    payload = json.dumps(body).encode()
-    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload))), ("Cache-Control", "no-store")]
-    start_response(f"{status} {HTTP_STATUS_CODES[status]}", headers + (extra_headers or []))
-    return iter([payload])
