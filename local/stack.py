@@ -13,6 +13,7 @@ from typing import IO, Any, Protocol
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from local.apigateway import RawHeadersRequestHandler
 from local.config import StackConfig
 from local.control import FAILED, RUNNING, STOPPED, ControlEndpoints, StackStatus
 from local.edge import INTERNAL_USER_AGENT, CognitoApp, EdgeApp, JsonErrorRequestHandler, WsgiApp, create_moto_app
@@ -186,10 +187,11 @@ class OfflineStack:
             moto_app=self._moto_app_factory(),
             account_id=self.config.account_id,
         )
-        # MotoRequestHandler keeps headers with underscores (S3 metadata) that werkzeug drops.
+        # MotoRequestHandler keeps headers with underscores (S3 metadata) that werkzeug drops,
+        # and RawHeadersRequestHandler keeps header names as the client spelled them for API events.
         web_origin = self.config.website_url
 
-        class EdgeRequestHandler(JsonErrorRequestHandler, MotoRequestHandler):
+        class EdgeRequestHandler(JsonErrorRequestHandler, RawHeadersRequestHandler, MotoRequestHandler):
             cors_allow_origin = web_origin
 
         edge_server = self._bind("edge", self.config.port, self.edge, EdgeRequestHandler)
