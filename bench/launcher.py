@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,6 +13,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support.offline import free_port_pair
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_SECONDS = 120.0
@@ -29,23 +30,6 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 class StackLaunchError(RuntimeError):
     """The stack did not become ready. The message names the log file."""
-
-
-def free_port_pair() -> tuple[int, int]:
-    """Return two free loopback ports in a row: the edge port and the website port after it."""
-    while True:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        if port >= 65535:
-            continue
-        with socket.socket() as first, socket.socket() as second:
-            try:
-                first.bind(("127.0.0.1", port))
-                second.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port, port + 1
 
 
 def supports_option(option: str) -> bool:

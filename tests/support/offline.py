@@ -15,7 +15,7 @@ ARTIFACTS = REPO_ROOT / "test-artifacts"
 STACK_START_TIMEOUT_SECONDS = 60
 
 
-def _free_port_pair() -> tuple[int, int]:
+def free_port_pair() -> tuple[int, int]:
     """Return two free loopback ports, the second one above the first."""
     while True:
         with socket.socket() as probe:
@@ -58,12 +58,12 @@ def start_offline_stack(
     neither collect state in the repository's .local-data nor compete for its lock.
     A restarted stack needs the port of the first, because the token issuer contains it.
     """
-    port, web_port = _free_port_pair() if port is None else (port, port + 1)
+    port, web_port = free_port_pair() if port is None else (port, port + 1)
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / f"{name}.log"
     state_args = ["--data-dir", str(data_dir)] if data_dir is not None else ["--no-persist"]
     # Reloading watches the real services/ folder, so an edit made during a test run
-    # would restart the workers under test; only a stack given its own copy reloads.
+    # would restart the workers under test. Only a stack given its own copy reloads.
     extra_args = list(extra_args or [])
     if "--services-dir" not in extra_args:
         state_args.append("--no-reload")
