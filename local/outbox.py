@@ -19,7 +19,7 @@ class OutboxMessage:
     subject: str
     body: str
     sent_at: str
-    # What produced the message: "sns" for topic deliveries, "cognito-idp" for codes.
+    # Origin of the message: "sns" for topic deliveries, "cognito-idp" for confirmation codes.
     source: str
 
 

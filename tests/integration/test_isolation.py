@@ -31,7 +31,8 @@ def test_other_user_cannot_touch_survey(
     response = stack.request(method, path, params=params, json=body, headers=other_user.headers)
     assert response.status_code in (403, 404), response.text
     assert response.json()["error"] in ("forbidden", "not_found")
-    assert "Yes" not in response.text and "Great food" not in response.text
+    assert "Yes" not in response.text
+    assert "Great food" not in response.text
 
     after = stack.get("/survey", params=params, headers=owner.headers)
     assert after.status_code == 200, after.text
